@@ -1,0 +1,383 @@
+//! Configuration from environment variables, each with a working localhost default.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `PORT` | `8080` | HTTP port |
+//! | `DATABASE_URL` | `postgres://postgres@127.0.0.1:5432/bella` | created if missing |
+//! | `DATABASE_POOL_SIZE` | `20` | connections per process |
+//! | `REDIS_URL` | `redis://127.0.0.1:6379` | sessions and job results |
+//! | `AMQP_URL` | `amqp://guest:guest@127.0.0.1:5672/%2f` | jobs |
+//! | `TWILIO_AUTH_TOKEN` | development token | signs and checks webhooks |
+//! | `TWILIO_ACCOUNT_SID` | none | Twilio REST (text messages) |
+//! | `TWILIO_API_BASE` | `https://api.twilio.com` | Twilio REST base, for tests |
+//! | `TWILIO_SMS_FROM` | none | sender of text messages for a business without a number |
+//! | `ADMIN_TOKEN` | development token | bearer token of the admin API |
+//! | `PUBLIC_URL` | none | the public base URL Twilio calls, for signatures |
+//! | `TRUST_FORWARDED_PROTO` | `false` | trust `X-Forwarded-Proto` when rebuilding the URL |
+//! | `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_MODEL` | none | LLM repair |
+//! | `BELLA_NAMESPACE` | `bella` | prefix of Redis keys and RabbitMQ names |
+//! | `BELLA_BOOKING_WAIT_MS` | `3000` | how long a turn waits for a booking result |
+//! | `BELLA_BUSINESS_CACHE_MS` | `30000` | how long business profiles are cached by the api |
+//! | `BELLA_STATE_DIR` | `~/.local/state/bella` | where development tokens are kept |
+//! | `LOG_FORMAT` | `compact` | `json` in production |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT` | none | OTLP/HTTP collector (`http://collector:4318`): traces are exported |
+//! | `OTEL_SERVICE_NAME` | `bella` | the service name on exported traces |
+//! | `BELLA_FAILPOINTS` | none | deliberate failures, for tests only (see `worker::failpoints`) |
+//!
+//! Without `TWILIO_AUTH_TOKEN`, Bella runs in development mode: it generates a random token once,
+//! keeps it in `BELLA_STATE_DIR`, and requires every webhook to be signed with it (`bella call`
+//! signs with it automatically). There is no unsigned mode. A deployment that sets `PUBLIC_URL`,
+//! that is one Twilio can reach, refuses to start without the real token.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rand::Rng;
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use crate::names::Namespace;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("TWILIO_AUTH_TOKEN is required when PUBLIC_URL is set: Twilio signs every webhook with it")]
+    MissingTwilioToken,
+    #[error("cannot keep development tokens in {path}: {source} (set BELLA_STATE_DIR to a writable directory)")]
+    StateDir { path: PathBuf, source: std::io::Error },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Compact,
+    Json,
+}
+
+/// Where the Twilio and admin tokens came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    Environment,
+    /// Generated for local development and stored in this directory.
+    Development(PathBuf),
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub port: u16,
+    pub database_url: String,
+    pub database_pool_size: u32,
+    pub redis_url: String,
+    pub amqp_url: String,
+    pub namespace: Namespace,
+    pub twilio_auth_token: SecretString,
+    pub token_source: TokenSource,
+    pub twilio_account_sid: Option<String>,
+    pub twilio_api_base: Url,
+    pub twilio_sms_from: Option<String>,
+    pub admin_token: Option<SecretString>,
+    /// Validated, without a trailing slash: the request path is appended to it.
+    pub public_url: Option<String>,
+    pub trust_forwarded_proto: bool,
+    pub openai_api_key: Option<SecretString>,
+    pub openai_base_url: Option<String>,
+    pub openai_model: String,
+    pub booking_wait: Duration,
+    pub business_cache: Duration,
+    pub log_format: LogFormat,
+    /// The OTLP/HTTP collector's base URL; traces are exported only when it is set.
+    pub otlp_endpoint: Option<Url>,
+    pub service_name: String,
+    /// Deliberate failures for tests; never set in production.
+    pub failpoints: Option<String>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("port", &self.port)
+            .field("database", &redact_url(&self.database_url))
+            .field("redis", &redact_url(&self.redis_url))
+            .field("amqp", &redact_url(&self.amqp_url))
+            .field("namespace", &self.namespace)
+            .field("token_source", &self.token_source)
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `scheme://host:port/path` without credentials: safe to print in an error or a log.
+pub fn redact_url(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(url) => {
+            let host = url.host_str().unwrap_or("?");
+            match url.port() {
+                Some(port) => format!("{}://{host}:{port}{}", url.scheme(), url.path()),
+                None => format!("{}://{host}{}", url.scheme(), url.path()),
+            }
+        }
+        Err(_) => "(unparsable URL)".to_owned(),
+    }
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/bella";
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+impl Config {
+    /// Reads the process environment; generates development tokens where needed (see the module
+    /// documentation).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Reads configuration through `lookup`, so tests can pass their own values.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let text = |name: &str, default: &str| lookup(name).unwrap_or_else(|| default.to_owned());
+        let flag = |name: &'static str| -> Result<bool, ConfigError> {
+            match lookup(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
+                None | Some("0" | "false" | "no" | "off") => Ok(false),
+                Some("1" | "true" | "yes" | "on") => Ok(true),
+                Some(other) => {
+                    Err(ConfigError::Invalid { name, reason: format!("expected true or false, got {other:?}") })
+                }
+            }
+        };
+        let port = match lookup("PORT") {
+            None => 8080,
+            Some(raw) => raw.parse().map_err(|_| ConfigError::Invalid {
+                name: "PORT",
+                reason: format!("expected a port number, got {raw:?}"),
+            })?,
+        };
+        let public_url = lookup("PUBLIC_URL")
+            .map(|raw| parse_url("PUBLIC_URL", &raw))
+            .transpose()?
+            .map(|url| url.as_str().trim_end_matches('/').to_owned());
+        let twilio_api_base = parse_url("TWILIO_API_BASE", &text("TWILIO_API_BASE", "https://api.twilio.com"))?;
+        let booking_wait_ms: u64 = match lookup("BELLA_BOOKING_WAIT_MS") {
+            None => 3000,
+            Some(raw) => {
+                raw.parse().ok().filter(|ms| (50..=10_000).contains(ms)).ok_or_else(|| ConfigError::Invalid {
+                    name: "BELLA_BOOKING_WAIT_MS",
+                    reason: format!("expected milliseconds from 50 to 10000, got {raw:?}"),
+                })?
+            }
+        };
+        let database_pool_size = match lookup("DATABASE_POOL_SIZE") {
+            None => 20,
+            Some(raw) => raw.parse().ok().filter(|n| (1..=500).contains(n)).ok_or_else(|| ConfigError::Invalid {
+                name: "DATABASE_POOL_SIZE",
+                reason: format!("expected a number from 1 to 500, got {raw:?}"),
+            })?,
+        };
+        let business_cache_ms: u64 = match lookup("BELLA_BUSINESS_CACHE_MS") {
+            None => 30_000,
+            Some(raw) => raw.parse().ok().filter(|ms| *ms <= 3_600_000).ok_or_else(|| ConfigError::Invalid {
+                name: "BELLA_BUSINESS_CACHE_MS",
+                reason: format!("expected milliseconds up to 3600000, got {raw:?}"),
+            })?,
+        };
+        let namespace = text("BELLA_NAMESPACE", "bella");
+        if namespace.is_empty() || !namespace.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(ConfigError::Invalid {
+                name: "BELLA_NAMESPACE",
+                reason: "use letters, digits, '_' and '-' only".to_owned(),
+            });
+        }
+        let log_format = match lookup("LOG_FORMAT").as_deref() {
+            None | Some("compact" | "pretty" | "text") => LogFormat::Compact,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "LOG_FORMAT",
+                    reason: format!("expected compact or json, got {other:?}"),
+                });
+            }
+        };
+
+        let env_token = lookup("TWILIO_AUTH_TOKEN").map(SecretString::from);
+        let env_admin = lookup("ADMIN_TOKEN").map(SecretString::from);
+        let (twilio_auth_token, admin_token, token_source) = match env_token {
+            Some(token) => (token, env_admin, TokenSource::Environment),
+            None if public_url.is_some() => return Err(ConfigError::MissingTwilioToken),
+            None => {
+                let dir = state_dir(&lookup);
+                let tokens = DevTokens::load_or_create(&dir)?;
+                (tokens.twilio_auth_token, env_admin.or(Some(tokens.admin_token)), TokenSource::Development(dir))
+            }
+        };
+
+        Ok(Self {
+            port,
+            database_url: text("DATABASE_URL", DEFAULT_DATABASE_URL),
+            database_pool_size,
+            redis_url: text("REDIS_URL", DEFAULT_REDIS_URL),
+            amqp_url: text("AMQP_URL", DEFAULT_AMQP_URL),
+            namespace: Namespace::new(&namespace),
+            twilio_auth_token,
+            token_source,
+            twilio_account_sid: lookup("TWILIO_ACCOUNT_SID"),
+            twilio_api_base,
+            twilio_sms_from: lookup("TWILIO_SMS_FROM"),
+            admin_token,
+            public_url,
+            trust_forwarded_proto: flag("TRUST_FORWARDED_PROTO")?,
+            openai_api_key: lookup("OPENAI_API_KEY").map(SecretString::from),
+            openai_base_url: lookup("OPENAI_BASE_URL"),
+            openai_model: text("OPENAI_MODEL", "gpt-4o-mini"),
+            booking_wait: Duration::from_millis(booking_wait_ms),
+            business_cache: Duration::from_millis(business_cache_ms),
+            failpoints: lookup("BELLA_FAILPOINTS"),
+            log_format,
+            otlp_endpoint: lookup("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .map(|raw| parse_url("OTEL_EXPORTER_OTLP_ENDPOINT", &raw))
+                .transpose()?,
+            service_name: text("OTEL_SERVICE_NAME", "bella"),
+        })
+    }
+}
+
+fn parse_url(name: &'static str, raw: &str) -> Result<Url, ConfigError> {
+    Url::parse(raw).map_err(|e| ConfigError::Invalid { name, reason: format!("{e}: {raw:?}") })
+}
+
+/// `BELLA_STATE_DIR`, else `$XDG_STATE_HOME/bella`, else `~/.local/state/bella`, else `.bella`.
+pub fn state_dir(lookup: &impl Fn(&str) -> Option<String>) -> PathBuf {
+    if let Some(dir) = lookup("BELLA_STATE_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = lookup("XDG_STATE_HOME") {
+        return Path::new(&dir).join("bella");
+    }
+    match lookup("HOME") {
+        Some(home) => Path::new(&home).join(".local/state/bella"),
+        None => PathBuf::from(".bella"),
+    }
+}
+
+/// Tokens generated for local development, one file each, readable by the owner only.
+#[derive(Debug)]
+pub struct DevTokens {
+    pub twilio_auth_token: SecretString,
+    pub admin_token: SecretString,
+}
+
+impl DevTokens {
+    const TWILIO: &'static str = "twilio-auth-token";
+    const ADMIN: &'static str = "admin-token";
+
+    pub fn load_or_create(dir: &Path) -> Result<Self, ConfigError> {
+        let io = |source| ConfigError::StateDir { path: dir.to_owned(), source };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        Ok(Self {
+            twilio_auth_token: read_or_create(&dir.join(Self::TWILIO)).map_err(io)?,
+            admin_token: read_or_create(&dir.join(Self::ADMIN)).map_err(io)?,
+        })
+    }
+
+    /// The development tokens if they exist, for `bella call` and the admin CLI.
+    pub fn load(dir: &Path) -> Option<Self> {
+        let read = |name| std::fs::read_to_string(dir.join(name)).ok().map(|t| SecretString::from(t.trim().to_owned()));
+        Some(Self { twilio_auth_token: read(Self::TWILIO)?, admin_token: read(Self::ADMIN)? })
+    }
+
+    pub fn admin_token_path(dir: &Path) -> PathBuf {
+        dir.join(Self::ADMIN)
+    }
+}
+
+fn read_or_create(path: &Path) -> std::io::Result<SecretString> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let token = existing.trim();
+        if !token.is_empty() {
+            return Ok(SecretString::from(token.to_owned()));
+        }
+    }
+    let mut bytes = [0u8; 16];
+    rand::rng().fill(&mut bytes);
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(path, &token)?;
+    Ok(SecretString::from(token))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+/// Compares a presented token with the expected one in constant time.
+pub fn token_matches(expected: &SecretString, presented: &str) -> bool {
+    let expected = expected.expose_secret().as_bytes();
+    let presented = presented.as_bytes();
+    if expected.len() != presented.len() {
+        return false;
+    }
+    expected.iter().zip(presented).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_work_on_localhost() {
+        let dir = std::env::temp_dir().join(format!("bella-config-{}", std::process::id()));
+        let c = config(&[("BELLA_STATE_DIR", dir.to_str().unwrap())]).unwrap();
+        assert_eq!(c.port, 8080);
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.namespace.as_str(), "bella");
+        assert_eq!(c.token_source, TokenSource::Development(dir.clone()));
+        assert!(c.admin_token.is_some());
+        // The same development token on the next start.
+        let again = config(&[("BELLA_STATE_DIR", dir.to_str().unwrap())]).unwrap();
+        assert_eq!(again.twilio_auth_token.expose_secret(), c.twilio_auth_token.expose_secret());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn public_deployments_need_the_real_token() {
+        let err = config(&[("PUBLIC_URL", "https://bella.example.com")]).err().unwrap();
+        assert!(matches!(err, ConfigError::MissingTwilioToken));
+        let ok = config(&[("PUBLIC_URL", "https://bella.example.com/"), ("TWILIO_AUTH_TOKEN", "t")]).unwrap();
+        assert_eq!(ok.public_url.as_deref(), Some("https://bella.example.com"));
+        assert_eq!(ok.admin_token.map(|t| t.expose_secret().to_owned()), None);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = config(&[("TWILIO_AUTH_TOKEN", "t"), ("PORT", "eighty")]).err().unwrap();
+        assert!(err.to_string().starts_with("PORT is invalid"), "{err}");
+        let err = config(&[("TWILIO_AUTH_TOKEN", "t"), ("BELLA_NAMESPACE", "a b")]).err().unwrap();
+        assert!(err.to_string().contains("BELLA_NAMESPACE"), "{err}");
+    }
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(redact_url("amqp://guest:secret@127.0.0.1:5672/%2f"), "amqp://127.0.0.1:5672/%2f");
+        assert_eq!(redact_url("postgres://u:p@db/bella"), "postgres://db/bella");
+    }
+
+    #[test]
+    fn tokens_compare() {
+        let t = SecretString::from("abc".to_owned());
+        assert!(token_matches(&t, "abc"));
+        assert!(!token_matches(&t, "abd"));
+        assert!(!token_matches(&t, "ab"));
+    }
+}

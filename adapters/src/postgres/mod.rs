@@ -1,0 +1,79 @@
+//! PostgreSQL: connecting (creating the database when it is missing), migrations, and the
+//! repositories the api and the worker share.
+
+pub mod appointments;
+pub mod businesses;
+pub mod outbox;
+pub mod runs;
+pub mod sessions;
+pub mod sms;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Connection as _, PgConnection, PgPool};
+
+/// The migrations in `migrations/`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// "PostgreSQL at 127.0.0.1:5432", for error messages (never the password).
+fn describe(options: &PgConnectOptions) -> String {
+    format!("PostgreSQL at {}:{}", options.get_host(), options.get_port())
+}
+
+/// Connects a pool to `url`, creating the database first if it does not exist.
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let options = PgConnectOptions::from_str(url)
+        .context("DATABASE_URL is not a valid PostgreSQL URL")?
+        .application_name("bella");
+    ensure_database(&options).await?;
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(CONNECT_TIMEOUT)
+        .connect_with(options.clone())
+        .await
+        .with_context(|| format!("cannot reach {} (DATABASE_URL)", describe(&options)))
+}
+
+/// Creates the database named in `options` when it is missing.
+async fn ensure_database(options: &PgConnectOptions) -> anyhow::Result<()> {
+    let target = describe(options);
+    let first = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(options)).await;
+    let error = match first {
+        Ok(Ok(connection)) => {
+            connection.close().await.ok();
+            return Ok(());
+        }
+        Ok(Err(error)) => error,
+        Err(_) => anyhow::bail!("cannot reach {target} (DATABASE_URL): no answer within 5 s"),
+    };
+    let missing = error.as_database_error().and_then(|e| e.code()).is_some_and(|code| code == "3D000");
+    if !missing {
+        return Err(error).with_context(|| format!("cannot reach {target} (DATABASE_URL)"));
+    }
+    let name = options.get_database().unwrap_or("postgres").to_owned();
+    let maintenance = options.clone().database("postgres");
+    let mut connection = PgConnection::connect_with(&maintenance)
+        .await
+        .with_context(|| format!("cannot connect to {target} to create database {name:?} (DATABASE_URL)"))?;
+    let create = format!("create database \"{}\"", name.replace('"', "\"\""));
+    match sqlx::query(AssertSqlSafe(create)).execute(&mut connection).await {
+        Ok(_) => tracing::info!(database = %name, "created the database"),
+        // Another process created it meanwhile.
+        Err(e) if e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "42P04") => {}
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot create database {name:?} on {target}"));
+        }
+    }
+    connection.close().await.ok();
+    Ok(())
+}
+
+/// Applies every migration not yet applied.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR.run(pool).await.context("applying database migrations")
+}

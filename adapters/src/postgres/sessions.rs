@@ -1,0 +1,65 @@
+//! The PostgreSQL copy of call sessions (`call_sessions`).
+//!
+//! Redis holds the live session and settles concurrent webhooks with its compare-and-set; it keeps
+//! nothing on disk. After each turn the api also writes the session here, so that a Redis restart
+//! does not make a caller start over: a turn that finds no session in Redis recovers this copy.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use workflows::CallSid;
+use workflows::dialogue::Session;
+
+/// Keeps a copy of `session` and of the TwiML answered for `turn`. A copy of a later turn is never
+/// replaced by an earlier one.
+pub async fn keep(pool: &PgPool, session: &Session, turn: u32, reply: &str) -> Result<(), sqlx::Error> {
+    let data = serde_json::to_value(session).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query(
+        "insert into call_sessions (call_sid, turn, session, reply_turn, reply)
+         values ($1, $2, $3, $4, $5)
+         on conflict (call_sid) do update
+            set turn = excluded.turn, session = excluded.session, reply_turn = excluded.reply_turn,
+                reply = excluded.reply, updated_at = now()
+          where call_sessions.turn <= excluded.turn",
+    )
+    .bind(session.call_sid.as_str())
+    .bind(i32::try_from(session.turn).unwrap_or(i32::MAX))
+    .bind(data)
+    .bind(i32::try_from(turn).unwrap_or(i32::MAX))
+    .bind(reply)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The copy of a call's session, if one was written within `ttl` (an older one is a call that
+/// would have expired in Redis too).
+pub async fn recover(pool: &PgPool, call: &CallSid, ttl: Duration) -> anyhow::Result<Option<Session>> {
+    let data: Option<serde_json::Value> = sqlx::query_scalar(
+        "select session from call_sessions
+          where call_sid = $1 and updated_at > now() - make_interval(secs => $2)",
+    )
+    .bind(call.as_str())
+    .bind(ttl.as_secs_f64())
+    .fetch_optional(pool)
+    .await?;
+    Ok(data.map(serde_json::from_value).transpose()?)
+}
+
+/// The TwiML answered for `turn`, if it is the latest kept.
+pub async fn reply(pool: &PgPool, call: &CallSid, turn: u32) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("select reply from call_sessions where call_sid = $1 and reply_turn = $2")
+        .bind(call.as_str())
+        .bind(i32::try_from(turn).unwrap_or(i32::MAX))
+        .fetch_optional(pool)
+        .await
+}
+
+/// Forgets an ended call, and any copy older than a day.
+pub async fn forget(pool: &PgPool, call: &CallSid) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("delete from call_sessions where call_sid = $1 or updated_at < now() - interval '1 day'")
+        .bind(call.as_str())
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,134 @@
+//! Bella's HTTP service: Twilio's webhooks, the admin API and health checks.
+//!
+//! [`Application::build`] binds the listener (port 0 in tests) and wires the shared state;
+//! [`Application::run`] serves until the shutdown future completes, then finishes in-flight
+//! requests. Everything a turn does lives in [`turn`]; the routes are thin.
+
+pub mod businesses;
+pub mod error;
+pub mod routes;
+pub mod turn;
+pub mod twilio;
+
+use std::future::Future;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapters::amqp::Publisher;
+use adapters::redis::{ResultBoard, ResultListener, SessionStore};
+use adapters::{Config, Services};
+use anyhow::Context as _;
+use axum::Router;
+use axum::middleware;
+use axum::routing::{get, post};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::businesses::BusinessDirectory;
+
+/// Everything a request handler can reach.
+pub struct App {
+    pub config: Config,
+    pub pool: PgPool,
+    pub sessions: SessionStore,
+    pub results: ResultListener,
+    pub publisher: Publisher,
+    pub businesses: BusinessDirectory,
+    pub services: Services,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// Shared, cheaply cloned handle to [`App`].
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// No request may take longer than this; Twilio gives up at 15 seconds.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config, services: &Services) -> anyhow::Result<Self> {
+        let names = config.namespace.clone();
+        let sessions = SessionStore::new(services.redis.clone(), names.clone(), SessionStore::DEFAULT_TTL);
+        let board = ResultBoard::new(services.redis.clone(), names.clone());
+        let results = ResultListener::start(&config.redis_url, board).await?;
+        let pending = adapters::redis::Pending::new(services.redis.clone(), names.clone());
+        let publisher = Publisher::new(&services.amqp, names)
+            .await
+            .context("opening the publishing channel")?
+            .with_pending(pending);
+        let businesses = BusinessDirectory::load(services.pool.clone(), config.business_cache).await?;
+        let listener = TcpListener::bind(("0.0.0.0", config.port))
+            .await
+            .with_context(|| format!("cannot listen on port {} (PORT)", config.port))?;
+        let state = AppState(Arc::new(App {
+            config,
+            pool: services.pool.clone(),
+            sessions,
+            results,
+            publisher,
+            businesses,
+            services: services.clone(),
+        }));
+        Ok(Self { listener, router: router(state.clone()), state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        tracing::info!(port = self.port(), "api listening");
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await.context("serving HTTP")
+    }
+}
+
+fn router(state: AppState) -> Router {
+    let twilio = Router::new()
+        .route("/twilio/voice", post(routes::voice::incoming))
+        .route("/twilio/voice/turn", post(routes::voice::turn))
+        .route("/twilio/voice/booking", post(routes::voice::booking))
+        .route("/twilio/status", post(routes::voice::status))
+        .route("/twilio/sms-status", post(routes::voice::sms_status))
+        .route("/twilio/sms", post(routes::voice::sms_incoming))
+        .route_layer(middleware::from_fn_with_state(state.clone(), twilio::verify));
+    let admin = Router::new()
+        .route("/admin/api/appointments", get(routes::admin::appointments))
+        .route_layer(middleware::from_fn_with_state(state.clone(), routes::admin::require_token));
+    Router::new()
+        .merge(twilio)
+        .merge(admin)
+        .merge(routes::health::router(routes::health::Ops {
+            services: state.services.clone(),
+            names: state.config.namespace.clone(),
+        }))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,149 @@
+//! The admin HTTP API, under `/admin/api`, behind a bearer token.
+
+use std::collections::HashMap;
+
+use adapters::config::token_matches;
+use adapters::postgres::appointments::{self, Filter};
+use axum::Json;
+use axum::extract::{Query, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use uuid::Uuid;
+use workflows::BusinessId;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Refuses, with 401, any request without `Authorization: Bearer <ADMIN_TOKEN>`.
+pub async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(expected) = &state.config.admin_token else {
+        return ApiError::Unauthorized("the admin API is disabled: set ADMIN_TOKEN").into_response();
+    };
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match presented {
+        Some(token) if token_matches(expected, token) => next.run(request).await,
+        Some(_) => ApiError::Unauthorized("invalid bearer token").into_response(),
+        None => {
+            ApiError::Unauthorized("missing bearer token: send Authorization: Bearer <ADMIN_TOKEN>").into_response()
+        }
+    }
+}
+
+/// One appointment as the admin API shows it: phone in E.164, times in RFC 3339 with the
+/// business's UTC offset.
+#[derive(Debug, Serialize)]
+pub struct AppointmentJson {
+    pub id: Uuid,
+    pub reference: String,
+    pub call_sid: Option<String>,
+    pub business: String,
+    pub business_id: Uuid,
+    pub name: String,
+    pub phone: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub status: String,
+    pub language: String,
+}
+
+fn local_rfc3339(at: DateTime<Utc>, zone: &str) -> String {
+    match zone.parse::<Tz>() {
+        Ok(tz) => at.with_timezone(&tz).to_rfc3339(),
+        Err(_) => at.to_rfc3339(),
+    }
+}
+
+const DEFAULT_LIMIT: i64 = 500;
+const MAX_LIMIT: i64 = 5_000;
+
+/// `GET /admin/api/appointments?call_sid=&from=&to=&status=&business=&limit=`
+///
+/// `from` and `to` take an RFC 3339 instant, or a date (`2026-12-01`) read in each business's
+/// own zone; `to` is exclusive for an instant and inclusive for a date.
+pub async fn appointments(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<AppointmentJson>>, ApiError> {
+    let mut filter = Filter { limit: DEFAULT_LIMIT, ..Filter::default() };
+    for (name, value) in &query {
+        match name.as_str() {
+            "call_sid" => filter.call_sid = Some(value.clone()),
+            "status" => {
+                if !matches!(value.as_str(), "booked" | "cancelled") {
+                    return Err(ApiError::BadRequest(format!("status must be booked or cancelled, not {value:?}")));
+                }
+                filter.status = Some(value.clone());
+            }
+            "business" => {
+                let id = value.parse::<Uuid>().map_err(|_| {
+                    ApiError::BadRequest(format!("business must be a business id (UUID), not {value:?}"))
+                })?;
+                filter.business = Some(BusinessId::from_uuid(id));
+            }
+            "from" => match instant_or_date("from", value)? {
+                When::Instant(at) => filter.from = Some(at),
+                When::Date(date) => filter.from_date = Some(date),
+            },
+            "to" => match instant_or_date("to", value)? {
+                When::Instant(at) => filter.to = Some(at),
+                When::Date(date) => filter.to_date = Some(date),
+            },
+            "limit" => {
+                filter.limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| ApiError::BadRequest(format!("limit must be a number from 1 to {MAX_LIMIT}")))?;
+            }
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "unknown parameter {other:?}; use call_sid, from, to, status, business or limit"
+                )));
+            }
+        }
+    }
+    let rows = appointments::list(&state.pool, &filter).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|row| AppointmentJson {
+                id: row.appointment_id,
+                reference: row.reference,
+                call_sid: row.call_sid,
+                business: row.business_name,
+                business_id: row.business_id,
+                name: row.name,
+                phone: row.phone,
+                starts_at: local_rfc3339(row.starts_at, &row.time_zone),
+                ends_at: local_rfc3339(row.ends_at, &row.time_zone),
+                status: row.status,
+                language: row.language,
+            })
+            .collect(),
+    ))
+}
+
+enum When {
+    Instant(DateTime<Utc>),
+    Date(NaiveDate),
+}
+
+fn instant_or_date(name: &str, value: &str) -> Result<When, ApiError> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(value) {
+        return Ok(When::Instant(at.with_timezone(&Utc)));
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        return Ok(When::Date(date));
+    }
+    Err(ApiError::BadRequest(format!(
+        "{name} must be an RFC 3339 instant (2026-12-01T09:00:00-05:00) or a date (2026-12-01), not {value:?}"
+    )))
+}

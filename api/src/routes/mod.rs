@@ -1,0 +1,5 @@
+//! HTTP routes. Each handler is thin: it parses the request and calls library code.
+
+pub mod admin;
+pub mod health;
+pub mod voice;

@@ -1,0 +1,397 @@
+//! The turn engine: one webhook in, one TwiML document out.
+//!
+//! 1. Load the call's session from Redis with its version (or start one, with what the business
+//!    knows about the caller).
+//! 2. A request for a turn that was already answered (Twilio retried it, or it arrived twice) gets
+//!    the stored answer of that turn, byte for byte, and changes nothing.
+//! 3. Run the state machine with the business's profile, the current instant and the booked
+//!    times. If it asks for an effect, carry it out: look up the caller's bookings, or publish a
+//!    job with confirms and wait a bounded time for the worker's result; then let the machine
+//!    speak the outcome.
+//! 4. Save the session and this turn's TwiML atomically, on condition that nobody saved in
+//!    between; if somebody did, start over from 1 (which then usually replays their answer).
+
+use std::time::{Duration, Instant};
+
+use adapters::metrics::{REPAIRS, TURN_SECONDS};
+use adapters::postgres::businesses::Business;
+use adapters::postgres::{self, appointments};
+use adapters::redis::{Saved, SessionStore, StoredSession};
+use adapters::trace_context;
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use tracing::Instrument as _;
+use workflows::dialogue::{self, CallerHistory, Context, Effect, Event, Field, Reply, Session, Stage};
+use workflows::jobs::{BookAppointment, CancelAppointment, Job, JobOutcome, RepairAnswer, RescheduleAppointment};
+use workflows::{CallSid, E164};
+
+use crate::AppState;
+use crate::twilio::{TwilioParams, twiml};
+
+/// Which webhook is being answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Webhook {
+    /// `POST /twilio/voice`: a call starts.
+    Incoming,
+    /// `POST /twilio/voice/turn?t=N`: the caller's answer.
+    Answer { turn: Option<u32> },
+    /// `POST /twilio/voice/booking?t=N`: come back for a job's result.
+    JobResult { turn: Option<u32> },
+}
+
+/// A request the engine refuses.
+#[derive(Debug, thiserror::Error)]
+pub enum TurnError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// How long the publisher waits for the broker's confirm.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long the publisher waits for the broker's confirm of a repair: the caller is waiting.
+const REPAIR_PUBLISH_TIMEOUT: Duration = Duration::from_millis(500);
+/// The longest a redirect waits for a repair, whatever the session says.
+const MAX_REPAIR_WAIT: Duration = Duration::from_secs(6);
+/// How far ahead availability is loaded for a turn.
+const CALENDAR_DAYS: i64 = 62;
+/// Saves retried after a conflicting concurrent request before giving up.
+const SAVE_ATTEMPTS: usize = 4;
+
+/// The TwiML for a webhook, and whether it was the stored answer of a turn answered before.
+#[derive(Debug)]
+pub struct Answer {
+    pub twiml: String,
+    pub replayed: bool,
+}
+
+impl Webhook {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Incoming => "incoming",
+            Self::Answer { .. } => "answer",
+            Self::JobResult { .. } => "job_result",
+        }
+    }
+}
+
+/// Times the steps of a turn into `bella_turn_duration_seconds`.
+struct Laps {
+    webhook: &'static str,
+    last: Instant,
+}
+
+impl Laps {
+    fn new(webhook: Webhook) -> Self {
+        Self { webhook: webhook.name(), last: Instant::now() }
+    }
+
+    fn lap(&mut self, step: &'static str) {
+        let now = Instant::now();
+        metrics::histogram!(TURN_SECONDS, "webhook" => self.webhook, "step" => step).record(now - self.last);
+        self.last = now;
+    }
+}
+
+/// Answers one webhook of a call with TwiML, in a span that joins the call's trace.
+pub async fn answer(state: &AppState, webhook: Webhook, params: &TwilioParams) -> Result<Answer, TurnError> {
+    let call = CallSid::parse(params.text("CallSid")).map_err(|e| TurnError::BadRequest(e.to_string()))?;
+    let span = tracing::info_span!(
+        "turn",
+        call.sid = %call,
+        webhook = webhook.name(),
+        business = tracing::field::Empty,
+        turn = tracing::field::Empty,
+        stage = tracing::field::Empty,
+    );
+    trace_context::join_call(&span, &call);
+    let started = Instant::now();
+    let answered = async {
+        for _ in 0..SAVE_ATTEMPTS {
+            if let Some(answer) = attempt(state, webhook, params, &call).await? {
+                return Ok(answer);
+            }
+        }
+        Err(anyhow::anyhow!("the session of {call} kept changing under this request").into())
+    }
+    .instrument(span)
+    .await;
+    metrics::histogram!(TURN_SECONDS, "webhook" => webhook.name(), "step" => "total").record(started.elapsed());
+    answered
+}
+
+/// One load-decide-save pass; `None` when the save lost a race and the turn must be retried.
+async fn attempt(
+    state: &AppState,
+    webhook: Webhook,
+    params: &TwilioParams,
+    call: &CallSid,
+) -> anyhow::Result<Option<Answer>> {
+    let now = Utc::now();
+    let mut laps = Laps::new(webhook);
+    let stored = match state.sessions.load(call).await? {
+        Some(stored) => Some(stored),
+        // Redis lost it (a restart): go on from the copy in PostgreSQL. Version 0 is what Redis
+        // now holds, so the save below recreates the session there.
+        None => postgres::sessions::recover(&state.pool, call, SessionStore::DEFAULT_TTL).await?.map(|session| {
+            tracing::warn!(call.sid = %call, turn = session.turn, "session recovered from PostgreSQL");
+            StoredSession { version: 0, session }
+        }),
+    };
+    let (version, mut session, webhook) = match stored {
+        Some(stored) => {
+            let asked = match webhook {
+                Webhook::Incoming => 0,
+                Webhook::Answer { turn } | Webhook::JobResult { turn } => turn.unwrap_or(stored.session.turn),
+            };
+            if asked < stored.session.turn {
+                let kept = match state.sessions.reply(call, asked).await? {
+                    Some(reply) => Some(reply),
+                    None => postgres::sessions::reply(&state.pool, call, asked).await?,
+                };
+                if let Some(twiml) = kept {
+                    tracing::info!(call.sid = %call, turn = asked, "replayed the answer of a repeated webhook");
+                    return Ok(Some(Answer { twiml, replayed: true }));
+                }
+            }
+            (stored.version, stored.session, webhook)
+        }
+        None => {
+            // A new call. (A call whose session expired starts over, as its caller would expect
+            // after fifteen silent minutes.)
+            let business = state.businesses.for_number(params.text("To")).await?;
+            let caller_id = E164::parse(params.text("From")).ok();
+            let history = match &caller_id {
+                Some(number) => appointments::history(&state.pool, business.profile.id, number, now).await?,
+                None => CallerHistory::default(),
+            };
+            (0, Session::new(call.clone(), &business.profile, caller_id, history, now), Webhook::Incoming)
+        }
+    };
+    laps.lap("load");
+    let business = state.businesses.by_id(session.business_id).await?;
+    tracing::Span::current().record("business", tracing::field::display(business.profile.id));
+    let busy = if webhook == Webhook::Incoming {
+        Vec::new()
+    } else {
+        appointments::busy(&state.pool, business.profile.id, now, now + chrono::Duration::days(CALENDAR_DAYS)).await?
+    };
+    let ctx = Context { business: &business.profile, now, busy: &busy, repair: state.config.openai_api_key.is_some() };
+    let this_turn = session.turn;
+    tracing::Span::current().record("turn", this_turn);
+    laps.lap("calendar");
+
+    let mut reply = match webhook {
+        Webhook::Incoming => dialogue::handle(&mut session, Event::CallStarted, &ctx),
+        Webhook::Answer { .. } => {
+            let event = Event::Heard { speech: params.text("SpeechResult"), digits: params.text("Digits") };
+            dialogue::handle(&mut session, event, &ctx)
+        }
+        Webhook::JobResult { .. } => match session.stage.clone() {
+            Stage::Waiting { key } => {
+                let outcome = job_result(state, call, &key, state.config.booking_wait).await;
+                let event = outcome.map_or(Event::JobPending, Event::JobSettled);
+                dialogue::handle(&mut session, event, &ctx)
+            }
+            Stage::Repairing { key, until, .. } => {
+                // Wait for the model until the repair's deadline, and not a moment longer.
+                let left = (until - now).to_std().unwrap_or_default().min(MAX_REPAIR_WAIT);
+                let outcome = job_result(state, call, &key, left).await;
+                let result = match &outcome {
+                    Some(JobOutcome::Repaired { value: Some(_) }) => "answered",
+                    Some(_) => "unanswered",
+                    None => "late",
+                };
+                metrics::counter!(REPAIRS, "result" => result).increment(1);
+                let event = outcome.map_or(Event::JobPending, Event::JobSettled);
+                dialogue::handle(&mut session, event, &ctx)
+            }
+            // Nothing is pending: repeat the last answer.
+            _ => match this_turn.checked_sub(1) {
+                Some(last) => {
+                    let twiml = state.sessions.reply(call, last).await?;
+                    return Ok(twiml.map(|twiml| Answer { twiml, replayed: true }));
+                }
+                None => dialogue::handle(&mut session, Event::CallStarted, &ctx),
+            },
+        },
+    };
+
+    laps.lap("decide");
+    if let Some(effect) = reply.effect.take() {
+        let follow = match effect {
+            Effect::LookUp { phone } => {
+                let found = appointments::upcoming(&state.pool, business.profile.id, &phone, now).await?;
+                dialogue::handle(&mut session, Event::Found(found), &ctx)
+            }
+            Effect::Repair(request) => {
+                // Answer at once with the hold; the redirect waits for the result. A repair that
+                // cannot be published is not worth an outbox: the caller is asked again.
+                let job = Job::RepairAnswerV1(RepairAnswer {
+                    idempotency_key: request.idempotency_key,
+                    call_sid: session.call_sid.clone(),
+                    business_id: business.profile.id,
+                    field: request.field,
+                    language: request.language,
+                    heard: request.heard,
+                    today: business.profile.today(now),
+                    requested_at: now,
+                });
+                match state.publisher.publish(&job, REPAIR_PUBLISH_TIMEOUT).await {
+                    Ok(()) => {
+                        metrics::counter!(REPAIRS, "result" => "asked").increment(1);
+                        Reply { say: Vec::new(), next: reply.next.clone(), effect: None, language: reply.language }
+                    }
+                    Err(error) => {
+                        metrics::counter!(REPAIRS, "result" => "not_published").increment(1);
+                        tracing::warn!(call.sid = %call, %error, "could not publish a repair; asking again");
+                        reply.say.clear();
+                        dialogue::handle(&mut session, Event::JobPending, &ctx)
+                    }
+                }
+            }
+            job_effect => {
+                let job = job_for(&session, &business, job_effect, now);
+                let outcome = run_job(state, &session, &job).await;
+                let event = outcome.map_or(Event::JobPending, Event::JobSettled);
+                dialogue::handle(&mut session, event, &ctx)
+            }
+        };
+        reply = Reply { say: [reply.say, follow.say].concat(), ..follow };
+        laps.lap("effect");
+    }
+
+    session.turn = this_turn + 1;
+    let twiml = twiml::render(&reply, session.turn);
+    match state.sessions.save(version, &session, this_turn, &twiml).await? {
+        Saved::Saved => {
+            // The copy that survives a Redis restart. Best effort: the turn is answered either way.
+            if let Err(error) = postgres::sessions::keep(&state.pool, &session, this_turn, &twiml).await {
+                tracing::warn!(call.sid = %call, %error, "could not keep a copy of the session in PostgreSQL");
+            }
+            laps.lap("save");
+            tracing::Span::current().record("stage", stage_name(&session.stage));
+            tracing::info!(
+                call.sid = %call,
+                business = %business.profile.id,
+                turn = this_turn,
+                stage = stage_name(&session.stage),
+                language = %session.language,
+                "answered a turn"
+            );
+            Ok(Some(Answer { twiml, replayed: false }))
+        }
+        Saved::Conflict => {
+            tracing::info!(call.sid = %call, turn = this_turn, "another request saved this call first; retrying");
+            Ok(None)
+        }
+    }
+}
+
+/// The job an effect asks for.
+fn job_for(session: &Session, business: &Business, effect: Effect, now: DateTime<Utc>) -> Job {
+    let call_sid = session.call_sid.clone();
+    let business_id = business.profile.id;
+    match effect {
+        Effect::Book(request) => Job::BookAppointmentV1(BookAppointment {
+            idempotency_key: request.idempotency_key,
+            call_sid,
+            attempt: request.attempt,
+            business_id,
+            name: request.name,
+            phone: request.phone,
+            starts_at: request.slot.starts_at,
+            ends_at: request.slot.ends_at,
+            language: request.language,
+            requested_at: now,
+            deferred: false,
+        }),
+        Effect::Reschedule { idempotency_key, appointment_id, slot } => {
+            Job::RescheduleAppointmentV1(RescheduleAppointment {
+                idempotency_key,
+                call_sid,
+                business_id,
+                appointment_id,
+                starts_at: slot.starts_at,
+                ends_at: slot.ends_at,
+                requested_at: now,
+                deferred: false,
+            })
+        }
+        Effect::Cancel { idempotency_key, appointment_id } => Job::CancelAppointmentV1(CancelAppointment {
+            idempotency_key,
+            call_sid,
+            business_id,
+            appointment_id,
+            requested_at: now,
+            deferred: false,
+        }),
+        Effect::LookUp { .. } | Effect::Repair(_) => unreachable!("handled before"),
+    }
+}
+
+/// Publishes a job and waits briefly for its result: `None` when it is still pending.
+async fn run_job(state: &AppState, session: &Session, job: &Job) -> Option<JobOutcome> {
+    let key = job.idempotency_key();
+    // A retried webhook may find the job already settled.
+    if let Ok(Some(outcome)) = state.results.board().get(key).await {
+        return Some(outcome);
+    }
+    if let Err(error) = state.publisher.publish(job, PUBLISH_TIMEOUT).await {
+        // The broker cannot confirm: keep the job in the outbox, where the relay publishes it
+        // once the broker is back, and tell the caller the truth (a text message will follow).
+        let mut deferred = job.clone();
+        deferred.defer();
+        let saved = async {
+            let mut conn = state.pool.acquire().await?;
+            postgres::outbox::enqueue(&mut conn, &deferred).await
+        };
+        return match saved.await {
+            Ok(_) => {
+                tracing::warn!(call.sid = %session.call_sid, job.kind = job.kind().name(), %error, "broker unavailable; job saved in the outbox");
+                Some(JobOutcome::Queued)
+            }
+            Err(db_error) => {
+                tracing::error!(call.sid = %session.call_sid, job.kind = job.kind().name(), %error, %db_error, "could not publish a job nor save it");
+                Some(JobOutcome::NotSubmitted)
+            }
+        };
+    }
+    job_result(state, &session.call_sid, key, state.config.booking_wait).await
+}
+
+/// Waits up to `wait` for a job's result on the board in Redis; then, if there is none, looks for
+/// it in the job's workflow run (the board loses its results when Redis restarts).
+async fn job_result(state: &AppState, call: &CallSid, key: &str, wait: Duration) -> Option<JobOutcome> {
+    match state.results.wait(key, wait).await.context("waiting for a job result") {
+        Ok(Some(outcome)) => return Some(outcome),
+        Ok(None) => {}
+        Err(error) => tracing::warn!(call.sid = %call, error = format!("{error:#}"), "job result unavailable"),
+    }
+    postgres::runs::outcome(&state.pool, key).await.unwrap_or_else(|error| {
+        tracing::warn!(call.sid = %call, error = format!("{error:#}"), "could not read the job's run");
+        None
+    })
+}
+
+fn stage_name(stage: &Stage) -> &'static str {
+    match stage {
+        Stage::Greeting => "greeting",
+        Stage::Asking { field: Field::Name } => "asking_name",
+        Stage::Asking { field: Field::SpelledName } => "asking_spelling",
+        Stage::Asking { field: Field::Time } => "asking_time",
+        Stage::Asking { field: Field::Phone } => "asking_phone",
+        Stage::Asking { field: Field::LookupPhone } => "asking_lookup_phone",
+        Stage::ConfirmCallerId => "confirm_caller_id",
+        Stage::Offering { .. } => "offering",
+        Stage::ReadBack => "read_back",
+        Stage::WhatToChange => "what_to_change",
+        Stage::ChooseExisting { .. } => "choose_existing",
+        Stage::ConfirmCancel => "confirm_cancel",
+        Stage::OfferNewBooking => "offer_new_booking",
+        Stage::Waiting { .. } => "waiting",
+        Stage::Repairing { .. } => "repairing",
+        Stage::Ended => "ended",
+    }
+}

@@ -1,0 +1,542 @@
+//! The end-to-end harness: [`spawn_app`] starts the real Bella (api and worker, as `bella all`
+//! does) on port 0 against the real PostgreSQL, Redis and RabbitMQ, isolated from every other
+//! test by its own database, Redis key namespace and RabbitMQ queues, and removes them again
+//! when the [`TestApp`] is dropped.
+//!
+//! Services are found at their usual localhost addresses, or through `TEST_DATABASE_URL` (a
+//! server URL without a database name), `TEST_REDIS_URL` and `TEST_AMQP_URL`.
+
+// A test harness reports a broken precondition by failing the test, that is, by panicking.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+pub mod fake_openai;
+pub mod fake_twilio;
+pub mod process;
+pub mod services;
+
+use std::collections::HashMap;
+use std::sync::Once;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use adapters::Config;
+use adapters::postgres::businesses::Profile;
+use bella::simulator::Simulator;
+use bella::{Roles, Running, bootstrap};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+use secrecy::SecretString;
+use serde_json::Value;
+use sqlx::PgPool;
+use workflows::{BusinessId, E164, Language};
+
+pub const ZONE: Tz = chrono_tz::America::Toronto;
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
+}
+
+fn server_url() -> String {
+    env_or("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432")
+}
+
+/// A running Bella for one test.
+pub struct TestApp {
+    pub config: Config,
+    /// The environment the configuration was read from, for `bella` subprocesses.
+    pub env: HashMap<String, String>,
+    roles: Roles,
+    pub base_url: String,
+    /// A pool of the test's own, for assertions.
+    pub pool: PgPool,
+    running: Option<Running>,
+    database: String,
+}
+
+impl std::fmt::Debug for TestApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestApp").field("base_url", &self.base_url).field("database", &self.database).finish()
+    }
+}
+
+/// Starts Bella with a fresh database, namespace and tokens.
+pub async fn spawn_app() -> TestApp {
+    spawn_with(&[]).await
+}
+
+/// Starts Bella with extra environment variables for its configuration.
+pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+    spawn_roles(extra, Roles::ALL).await
+}
+
+/// Starts the given roles of Bella (the outbox relay always runs) with extra configuration.
+pub async fn spawn_roles(extra: &[(&str, &str)], roles: Roles) -> TestApp {
+    // Spans with trace context always (jobs carry it); TEST_LOG=1 also shows Bella's logs.
+    bella::telemetry::init_for_tests(std::env::var("TEST_LOG").is_ok());
+    sweep_leftovers_once().await;
+    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+    let unique = &uuid::Uuid::new_v4().simple().to_string()[..10];
+    let name = format!("bella_test_{stamp}_{unique}");
+    let mut vars: HashMap<String, String> = [
+        ("PORT", "0".to_owned()),
+        ("DATABASE_URL", format!("{}/{name}", server_url())),
+        ("DATABASE_POOL_SIZE", "6".to_owned()),
+        ("REDIS_URL", env_or("TEST_REDIS_URL", "redis://127.0.0.1:6379")),
+        ("AMQP_URL", env_or("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")),
+        ("TWILIO_AUTH_TOKEN", uuid::Uuid::new_v4().simple().to_string()),
+        ("ADMIN_TOKEN", uuid::Uuid::new_v4().simple().to_string()),
+        ("BELLA_NAMESPACE", name.clone()),
+        // Businesses created by a test are seen by the next turn.
+        ("BELLA_BUSINESS_CACHE_MS", "0".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (k, v) in extra {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test configuration");
+    let running = bootstrap::start(config.clone(), roles).await.expect("Bella starts");
+    let port = running.port.expect("the api runs");
+    let pool = adapters::postgres::connect(&config.database_url, 2).await.expect("test pool");
+    TestApp {
+        base_url: format!("http://127.0.0.1:{port}"),
+        config,
+        env: vars,
+        roles,
+        pool,
+        running: Some(running),
+        database: name,
+    }
+}
+
+impl TestApp {
+    pub fn twilio_token(&self) -> SecretString {
+        self.config.twilio_auth_token.clone()
+    }
+
+    /// A new call from `from` (`anonymous` when withheld) to the default business.
+    pub fn call(&self, from: &str) -> Simulator {
+        Simulator::new(&self.base_url, self.twilio_token(), from, "+15145550199").expect("simulator")
+    }
+
+    /// Stops Bella (api and worker) and starts it again on a new port, as a deploy would.
+    pub async fn restart(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await.expect("Bella stops cleanly");
+        }
+        let running = bootstrap::start(self.config.clone(), self.roles).await.expect("Bella restarts");
+        self.base_url = format!("http://127.0.0.1:{}", running.port.expect("the api runs"));
+        self.running = Some(running);
+    }
+
+    /// `GET` an admin API path with the admin token (or another, or none).
+    pub async fn admin_get(&self, path: &str, token: Option<&str>) -> (reqwest::StatusCode, Value) {
+        use secrecy::ExposeSecret as _;
+        let admin = self.config.admin_token.as_ref().map(|t| t.expose_secret().to_owned()).unwrap_or_default();
+        let mut request = reqwest::Client::new().get(format!("{}{path}", self.base_url));
+        match token {
+            Some("") => {}
+            Some(other) => request = request.bearer_auth(other),
+            None => request = request.bearer_auth(admin),
+        }
+        let response = request.send().await.expect("admin API answers");
+        let status = response.status();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// Every appointment, as `GET /admin/api/appointments` returns them.
+    pub async fn appointments(&self) -> Vec<Value> {
+        let (status, body) = self.admin_get("/admin/api/appointments", None).await;
+        assert_eq!(status, 200, "{body}");
+        body.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Whether Redis still holds the session of `call_sid`.
+    pub async fn session_exists(&self, call_sid: &str) -> bool {
+        let call = workflows::CallSid::parse(call_sid).expect("CallSid");
+        let mut redis = adapters::redis::connect(&self.config.redis_url).await.expect("redis");
+        let exists: i64 = redis::cmd("EXISTS")
+            .arg(self.config.namespace.session_key(&call))
+            .query_async(&mut redis)
+            .await
+            .expect("EXISTS");
+        exists == 1
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let running = self.running.take();
+        let config = self.config.clone();
+        let database = self.database.clone();
+        // Cleaning up needs async I/O, and Drop cannot await: do it on a thread of its own.
+        let cleanup = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Some(running) = running {
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), running.stop()).await;
+                }
+                remove(&config, &database).await;
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
+async fn remove(config: &Config, database: &str) {
+    if let Ok(amqp) = adapters::amqp::connect(&config.amqp_url, "bella-test-cleanup").await {
+        if let Ok(channel) = amqp.create_channel().await {
+            let _ = adapters::amqp::topology::delete(&channel, &config.namespace).await;
+        }
+        let _ = amqp.close(200, "OK".into()).await;
+    }
+    if let Ok(mut redis) = adapters::redis::connect(&config.redis_url).await {
+        let pattern = format!("{}:*", config.namespace);
+        let keys: Vec<String> = redis::cmd("KEYS").arg(pattern).query_async(&mut redis).await.unwrap_or_default();
+        if !keys.is_empty() {
+            let _: Result<(), _> = redis::cmd("DEL").arg(keys).query_async(&mut redis).await;
+        }
+    }
+    drop_database(database).await;
+}
+
+async fn drop_database(name: &str) {
+    let Ok(pool) = adapters::postgres::connect(&format!("{}/postgres", server_url()), 1).await else {
+        return;
+    };
+    let statement = format!("drop database if exists \"{name}\" with (force)");
+    let _ = sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&pool).await;
+    pool.close().await;
+}
+
+/// Drops test databases left behind by runs that were killed, once per test process.
+async fn sweep_leftovers_once() {
+    static ONCE: Once = Once::new();
+    let mut first = false;
+    ONCE.call_once(|| first = true);
+    if !first {
+        return;
+    }
+    let Ok(pool) = adapters::postgres::connect(&format!("{}/postgres", server_url()), 1).await else {
+        return;
+    };
+    let names: Vec<String> =
+        sqlx::query_scalar("select datname from pg_database where datname like 'bella\\_test\\_%'")
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
+    pool.close().await;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+    for name in names {
+        let stamp: u64 = name.split('_').nth(2).and_then(|s| s.parse().ok()).unwrap_or(now);
+        if now.saturating_sub(stamp) > 2 * 60 * 60 {
+            drop_database(&name).await;
+        }
+    }
+}
+
+/// A weekday at least `ahead` days from now (Toronto), not a statutory holiday in Ontario or
+/// Quebec, for times that are open and in the future.
+pub fn open_day_after(ahead: i64) -> NaiveDate {
+    use workflows::holidays::{Province, statutory};
+    let mut day = Utc::now().with_timezone(&ZONE).date_naive() + Duration::days(ahead);
+    let closed = |d: NaiveDate| {
+        [Province::ON, Province::QC].iter().any(|p| statutory(*p, d.year()).iter().any(|(h, _)| *h == d))
+    };
+    while matches!(day.weekday(), Weekday::Sat | Weekday::Sun) || closed(day) {
+        day += Duration::days(1);
+    }
+    day
+}
+
+/// A weekday at least two days from now; see [`open_day_after`].
+pub fn open_day() -> NaiveDate {
+    open_day_after(2)
+}
+
+/// How a caller says `day`: "Tuesday, December 1st".
+pub fn spoken_day(day: NaiveDate) -> String {
+    let suffix = match day.day() {
+        1 | 21 | 31 => "st",
+        2 | 22 => "nd",
+        3 | 23 => "rd",
+        _ => "th",
+    };
+    format!("{}, {} {}{suffix}", day.format("%A"), day.format("%B"), day.day())
+}
+
+/// How a French caller says `day`: "mardi le 1er décembre".
+pub fn jour(day: NaiveDate) -> String {
+    let weekday = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
+        [day.weekday().num_days_from_monday() as usize];
+    let month = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ][day.month0() as usize];
+    let number = if day.day() == 1 { "1er".to_owned() } else { day.day().to_string() };
+    format!("{weekday} le {number} {month}")
+}
+
+/// `day` at `hour`:`minute` in Toronto, as the admin API writes it (RFC 3339 with the offset).
+pub fn local_rfc3339(day: NaiveDate, hour: u32, minute: u32) -> String {
+    let at: DateTime<Tz> =
+        ZONE.from_local_datetime(&day.and_hms_opt(hour, minute, 0).expect("valid time")).earliest().expect("exists");
+    at.to_rfc3339()
+}
+
+/// The number of the test's Quebec business.
+pub const QUEBEC_NUMBER: &str = "+15145550142";
+/// Where its calls are transferred.
+pub const QUEBEC_TRANSFER: &str = "+15145550111";
+
+impl TestApp {
+    /// Creates a business: the defaults of `bella admin business create`, changed by `edit`.
+    pub async fn business(&self, name: &str, edit: impl FnOnce(&mut Profile)) -> BusinessId {
+        let fields = bella::admin::business::Fields { name: Some(name.to_owned()), ..Default::default() };
+        let mut profile = bella::admin::business::new_profile(&fields).expect("profile");
+        edit(&mut profile);
+        adapters::postgres::businesses::create(&self.pool, &profile).await.expect("business created")
+    }
+
+    /// A French-first salon in Montréal with a transfer number: `QUEBEC_NUMBER`.
+    pub async fn quebec_salon(&self) -> BusinessId {
+        self.business("Salon Élégance", |p| {
+            p.phone_number = Some(E164::parse(QUEBEC_NUMBER).unwrap());
+            p.time_zone = chrono_tz::America::Toronto;
+            p.province = workflows::holidays::Province::QC;
+            p.languages = vec![Language::Fr, Language::En];
+            p.transfer_number = Some(E164::parse(QUEBEC_TRANSFER).unwrap());
+            p.address = Some("123, rue Saint-Denis, Montréal".into());
+        })
+        .await
+    }
+
+    /// A call from `from` to the number `to`.
+    pub fn call_to(&self, from: &str, to: &str) -> Simulator {
+        Simulator::new(&self.base_url, self.twilio_token(), from, to).expect("simulator")
+    }
+
+    /// The appointments `GET /admin/api/appointments?{query}` returns.
+    pub async fn appointments_where(&self, query: &str) -> Vec<Value> {
+        let (status, body) = self.admin_get(&format!("/admin/api/appointments?{query}"), None).await;
+        assert_eq!(status, 200, "{body}");
+        body.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Books an appointment through a whole English call to the default business; returns the
+    /// reference Bella read out.
+    pub async fn book_by_phone(&self, from: &str, name: &str, day: NaiveDate, at: &str) -> String {
+        let mut call = self.call(from);
+        call.dial().await.unwrap();
+        let mut heard = call.say(&format!("this is {name}, I'd like {} at {at}", spoken_day(day))).await.unwrap();
+        // A first-time caller confirms the caller ID; a returning one goes straight to the read-back.
+        if heard.text().contains("ending in") {
+            heard = call.say("yes").await.unwrap();
+        }
+        assert!(heard.text().contains("Shall I book it?"), "{}", heard.text());
+        let heard = call.say("yes").await.unwrap();
+        assert!(heard.text().contains("You're all set"), "{}", heard.text());
+        call.hang_up().await.unwrap();
+        let rows = self.appointments_where(&format!("call_sid={}", call.call_sid())).await;
+        rows[0]["reference"].as_str().unwrap().to_owned()
+    }
+}
+
+/// Talking to the test's broker and result board directly, as a worker or the api would.
+impl TestApp {
+    pub async fn amqp(&self) -> std::sync::Arc<lapin::Connection> {
+        std::sync::Arc::new(adapters::amqp::connect(&self.config.amqp_url, "bella-test").await.expect("amqp"))
+    }
+
+    /// Publishes a job with confirms, as the api does.
+    pub async fn publish(&self, job: &workflows::jobs::Job) {
+        let amqp = self.amqp().await;
+        let publisher = adapters::amqp::Publisher::new(&amqp, self.config.namespace.clone()).await.expect("publisher");
+        publisher.publish(job, std::time::Duration::from_secs(5)).await.expect("published");
+        amqp.close(200, "OK".into()).await.ok();
+    }
+
+    /// Waits up to `limit` for the result the worker posts for `key`.
+    pub async fn outcome(&self, key: &str, limit: std::time::Duration) -> Option<workflows::jobs::JobOutcome> {
+        let redis = adapters::redis::connect(&self.config.redis_url).await.expect("redis");
+        let board = adapters::redis::ResultBoard::new(redis, self.config.namespace.clone());
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Some(outcome) = board.get(key).await.expect("result") {
+                return Some(outcome);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        None
+    }
+
+    /// Takes every message from a kind's dead letters: (headers as text, payload).
+    pub async fn dead_letters(
+        &self,
+        kind: workflows::jobs::JobKind,
+    ) -> Vec<(std::collections::BTreeMap<String, String>, Vec<u8>)> {
+        use lapin::options::BasicGetOptions;
+        let amqp = self.amqp().await;
+        let channel = amqp.create_channel().await.expect("channel");
+        let mut out = Vec::new();
+        while let Some(message) = channel
+            .basic_get(self.config.namespace.dead_letter_queue(kind).into(), BasicGetOptions { no_ack: true })
+            .await
+            .expect("basic.get")
+        {
+            let headers = message
+                .delivery
+                .properties
+                .headers()
+                .as_ref()
+                .map(|h| {
+                    h.inner()
+                        .iter()
+                        .map(|(k, v)| {
+                            let text = match v {
+                                lapin::types::AMQPValue::LongString(s) => {
+                                    String::from_utf8_lossy(s.as_bytes()).into_owned()
+                                }
+                                other => format!("{other:?}"),
+                            };
+                            (k.to_string(), text)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push((headers, message.delivery.data.clone()));
+        }
+        amqp.close(200, "OK".into()).await.ok();
+        out
+    }
+
+    /// A value from the test's database.
+    pub async fn scalar<T>(&self, sql: &'static str) -> T
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
+        (T,): for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        sqlx::query_scalar(sql).fetch_one(&self.pool).await.expect("query")
+    }
+}
+
+/// A booking job for the default business, `days` from now at 15:00 UTC (10:00 or 11:00 in
+/// Toronto).
+pub fn booking_job(call: &str, attempt: u32, days: i64) -> workflows::jobs::BookAppointment {
+    use workflows::jobs::BookAppointment;
+    let call_sid = workflows::CallSid::parse(call).expect("CallSid");
+    let day = open_day_after(days);
+    let starts_at = day.and_hms_opt(15, 0, 0).expect("time").and_utc();
+    BookAppointment {
+        idempotency_key: BookAppointment::attempt_key(&call_sid, attempt),
+        call_sid,
+        attempt,
+        business_id: adapters::postgres::businesses::DEFAULT_BUSINESS_ID,
+        name: workflows::extract::PersonName::parse("Ann Lee").expect("name"),
+        phone: E164::parse("+14165550123").expect("phone"),
+        starts_at,
+        ends_at: starts_at + Duration::minutes(30),
+        language: Language::En,
+        requested_at: Utc::now(),
+        deferred: false,
+    }
+}
+
+/// A CallSid made of one repeated hex digit and a number: `CA1111…0007`.
+pub fn call_sid(n: u32) -> String {
+    format!("CA{:032x}", 0x1234_0000_u64 + u64::from(n))
+}
+
+/// Starts Bella with text messages going to a fake Twilio.
+pub async fn spawn_with_twilio(extra: &[(&str, &str)]) -> (TestApp, fake_twilio::FakeTwilio) {
+    let twilio = fake_twilio::FakeTwilio::start().await;
+    let uri = twilio.uri();
+    let mut vars = vec![
+        ("TWILIO_ACCOUNT_SID", fake_twilio::ACCOUNT_SID),
+        ("TWILIO_API_BASE", uri.as_str()),
+        ("TWILIO_SMS_FROM", fake_twilio::SMS_FROM),
+    ];
+    vars.extend_from_slice(extra);
+    (spawn_with(&vars).await, twilio)
+}
+
+impl TestApp {
+    /// The SMS ledger: (kind, to, status, body, twilio_sid), oldest first.
+    pub async fn texts(&self) -> Vec<(String, String, String, String, Option<String>)> {
+        sqlx::query_as("select kind, to_phone, status, body, twilio_sid from sms_messages order by created_at")
+            .fetch_all(&self.pool)
+            .await
+            .expect("ledger")
+    }
+
+    /// Waits until every text in the ledger has left `intended` and `submitting`, and returns
+    /// them.
+    pub async fn settled_texts(&self, count: usize) -> Vec<(String, String, String, String, Option<String>)> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let texts = self.texts().await;
+            if texts.len() >= count && texts.iter().all(|t| t.2 != "intended" && t.2 != "submitting") {
+                return texts;
+            }
+            assert!(std::time::Instant::now() < deadline, "texts never settled: {texts:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Posts a signed Twilio webhook to `path`; returns the status and body.
+    pub async fn twilio_post(&self, path: &str, params: &[(&str, &str)]) -> (u16, String) {
+        let mut sim = self.call("+14165550123");
+        let url = sim.resolve(path).expect("url");
+        let params = params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let (status, body) = sim.post(&url, params).await.expect("post");
+        (status.as_u16(), body)
+    }
+}
+
+/// Starts Bella with LLM repairs going to a fake model that answers `value`.
+pub async fn spawn_with_model(value: Option<&str>) -> (TestApp, fake_openai::FakeOpenAi) {
+    let model = fake_openai::FakeOpenAi::answering(value).await;
+    let env = model.env();
+    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    (spawn_with(&vars).await, model)
+}
+
+impl TestApp {
+    /// The LLM repairs of the test: (status, step output, last error), oldest first.
+    pub async fn repairs(&self) -> Vec<(String, Value, Option<String>)> {
+        sqlx::query_as(
+            "select r.status, coalesce(s.output, 'null'::jsonb), r.last_error
+               from workflow_runs r left join workflow_steps s using (workflow_run_id)
+              where r.kind = 'repair_answer' order by r.created_at",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .expect("repair runs")
+    }
+
+    /// Waits until `count` repairs have ended, and returns them.
+    pub async fn ended_repairs(&self, count: usize) -> Vec<(String, Value, Option<String>)> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let repairs = self.repairs().await;
+            if repairs.len() >= count && repairs.iter().all(|r| r.0 != "running") {
+                return repairs;
+            }
+            assert!(std::time::Instant::now() < deadline, "repairs never ended: {repairs:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}

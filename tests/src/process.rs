@@ -1,0 +1,119 @@
+//! `bella worker` as a real process, for tests that kill it (SIGKILL) at a chosen moment.
+//!
+//! The binary is the one Cargo built next to the test executable (`target/debug/bella`);
+//! `BELLA_BIN` overrides it. The `bella` package has an integration test of its own, so
+//! `cargo test --workspace` always builds it before any test runs.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use lapin::options::QueueDeclareOptions;
+use lapin::types::FieldTable;
+use tokio::process::{Child, Command};
+use workflows::jobs::JobKind;
+
+use crate::TestApp;
+
+/// The `bella` binary built with the tests.
+pub fn bella_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("BELLA_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("the test executable's path");
+    // target/debug/deps/faults-1234 → target/debug/bella
+    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target directory");
+    let path = dir.join(format!("bella{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.exists(), "{} is missing: build it with `cargo build -p bella` (or set BELLA_BIN)", path.display());
+    path
+}
+
+/// A `bella worker` process for a test app.
+#[derive(Debug)]
+pub struct WorkerProcess {
+    child: Child,
+}
+
+impl WorkerProcess {
+    /// Starts a worker for `app` (its database, namespace, Twilio fake…) with extra variables,
+    /// and waits until it consumes `kind`'s queue.
+    pub async fn start(app: &TestApp, extra: &[(&str, &str)], kind: JobKind) -> Self {
+        let mut command = Command::new(bella_binary());
+        command.arg("worker").env_clear().stdin(Stdio::null()).stdout(Stdio::null()).kill_on_drop(true);
+        if std::env::var("TEST_LOG").is_ok() {
+            command.stderr(Stdio::inherit());
+        } else {
+            command.stderr(Stdio::null());
+        }
+        for key in ["PATH", "HOME"] {
+            if let Some(value) = std::env::var_os(key) {
+                command.env(key, value);
+            }
+        }
+        command.envs(&app.env).env("LOG_FORMAT", "compact");
+        for (key, value) in extra {
+            command.env(key, value);
+        }
+        let consumers_before = app.consumers(kind).await;
+        let child = command.spawn().expect("bella worker starts");
+        let worker = Self { child };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while app.consumers(kind).await <= consumers_before {
+            assert!(Instant::now() < deadline, "the worker process never started consuming");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        worker
+    }
+
+    /// SIGKILL: no cleanup, no acknowledgement, no goodbye to the broker.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("SIGKILL the worker");
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// SIGTERM, as a deploy stops it: the worker stops consuming, finishes what it holds and
+    /// exits. `false` if it had to be killed after 30 seconds, or exited with an error.
+    pub async fn stop(mut self) -> bool {
+        let Some(pid) = self.child.id() else { return false };
+        let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status().await;
+        match tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await {
+            Ok(Ok(status)) => status.success(),
+            _ => {
+                let _ = self.child.kill().await;
+                false
+            }
+        }
+    }
+}
+
+impl TestApp {
+    /// (ready messages, consumers) of a queue.
+    async fn queue_state(&self, queue: &str) -> (u32, u32) {
+        let amqp = self.amqp().await;
+        let channel = amqp.create_channel().await.expect("channel");
+        let declared = channel
+            .queue_declare(
+                queue.into(),
+                QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() },
+                FieldTable::default(),
+            )
+            .await
+            .expect("the queue exists");
+        amqp.close(200, "OK".into()).await.ok();
+        (declared.message_count(), declared.consumer_count())
+    }
+
+    /// How many consumers `kind`'s work queue has.
+    pub async fn consumers(&self, kind: JobKind) -> u32 {
+        self.queue_state(&self.config.namespace.queue(kind)).await.1
+    }
+
+    /// How many messages are ready in `queue`.
+    pub async fn queue_depth(&self, queue: &str) -> u32 {
+        self.queue_state(queue).await.0
+    }
+}

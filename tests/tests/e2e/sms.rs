@@ -1,0 +1,202 @@
+//! Text messages: one per change, sent at most once, in the caller's language, with every
+//! Twilio answer handled (faked on a local HTTP server, so the real client runs).
+
+use std::time::{Duration, Instant};
+
+use e2e::fake_twilio::{Answer, SMS_FROM};
+use e2e::{QUEBEC_NUMBER, booking_job, call_sid, jour, open_day, open_day_after, spawn_app, spawn_with_twilio};
+use workflows::jobs::Job;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_booking_sends_one_confirmation_and_records_its_delivery() {
+    let (app, twilio) = spawn_with_twilio(&[]).await;
+    let day = open_day();
+    let reference = app.book_by_phone("+14165550123", "Marie Tremblay", day, "2 pm").await;
+    let texts = app.settled_texts(1).await;
+    assert_eq!(texts.len(), 1);
+    let (kind, to, status, body, sid) = &texts[0];
+    assert_eq!((kind.as_str(), to.as_str(), status.as_str()), ("confirmation", "+14165550123", "queued"));
+    assert!(body.starts_with("Bella Demo Clinic: your appointment is confirmed for"), "{body}");
+    assert!(body.contains("at 2 PM") && body.contains(&reference), "{body}");
+    let created = twilio.created();
+    assert_eq!(created.len(), 1);
+    assert_eq!((created[0].to.as_str(), created[0].from.as_str()), ("+14165550123", SMS_FROM));
+    assert_eq!(&created[0].body, body);
+    assert_eq!(sid.as_deref(), Some(created[0].sid.as_str()));
+    // The booking's run journals the message as its second step.
+    let step: (String, i32) = sqlx::query_as(
+        "select s.status, s.position from workflow_steps s join workflow_runs r using (workflow_run_id)
+          where r.kind = 'book_appointment' and s.step = 'sms_confirmation'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(step, ("succeeded".to_owned(), 2));
+    // Twilio reports delivery, out of order: the ledger only moves forward.
+    let (code, _) =
+        app.twilio_post("/twilio/sms-status", &[("MessageSid", &created[0].sid), ("MessageStatus", "delivered")]).await;
+    assert_eq!(code, 204);
+    app.twilio_post("/twilio/sms-status", &[("MessageSid", &created[0].sid), ("MessageStatus", "sent")]).await;
+    assert_eq!(app.texts().await[0].2, "delivered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_credentials_the_text_is_simulated() {
+    let app = spawn_app().await;
+    app.book_by_phone("+14165550123", "Marie Tremblay", open_day(), "2 pm").await;
+    let texts = app.settled_texts(1).await;
+    assert_eq!(texts[0].2, "simulated");
+    assert!(texts[0].3.contains("confirmed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanent_refusal_is_recorded_and_not_retried() {
+    let (app, twilio) = spawn_with_twilio(&[]).await;
+    twilio.script([Answer::Refuse(21211)]);
+    app.book_by_phone("+14165550123", "Marie Tremblay", open_day(), "2 pm").await;
+    let texts = app.settled_texts(1).await;
+    assert_eq!(texts[0].2, "failed");
+    let code: Option<i32> =
+        sqlx::query_scalar("select error_code from sms_messages").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(code, Some(21211));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(twilio.create_requests(), 1);
+    assert!(twilio.created().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_opted_out_number_gets_no_more_texts() {
+    let (app, twilio) = spawn_with_twilio(&[]).await;
+    twilio.script([Answer::Refuse(21610)]);
+    app.book_by_phone("+14165550123", "Marie Tremblay", open_day(), "2 pm").await;
+    app.settled_texts(1).await;
+    app.book_by_phone("+14165550123", "Marie Tremblay", open_day(), "3 pm").await;
+    let texts = app.settled_texts(2).await;
+    assert_eq!((texts[0].2.as_str(), texts[1].2.as_str()), ("failed", "opted_out"));
+    assert_eq!(twilio.create_requests(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_and_arret_are_honoured_and_start_restarts() {
+    let (app, twilio) = spawn_with_twilio(&[]).await;
+    let (code, twiml) = app.twilio_post("/twilio/sms", &[("From", "+15145550123"), ("Body", "ARRÊT")]).await;
+    assert_eq!(code, 200);
+    assert!(twiml.contains("Vous ne recevrez plus de textos"), "{twiml}");
+    let (code, _) = app.twilio_post("/twilio/sms", &[("From", "+14165550123"), ("Body", "STOP")]).await;
+    assert_eq!(code, 200);
+    app.book_by_phone("+15145550123", "Luc Gagnon", open_day(), "10 am").await;
+    app.book_by_phone("+14165550123", "Ann Lee", open_day(), "11 am").await;
+    let texts = app.settled_texts(2).await;
+    assert!(texts.iter().all(|t| t.2 == "opted_out"), "{texts:?}");
+    assert_eq!(twilio.create_requests(), 0);
+    app.twilio_post("/twilio/sms", &[("From", "+14165550123"), ("Body", "START")]).await;
+    app.book_by_phone("+14165550123", "Ann Lee", open_day_after(3), "11 am").await;
+    let texts = app.settled_texts(3).await;
+    assert_eq!(texts[2].2, "queued");
+    assert_eq!(twilio.created().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_is_honoured() {
+    let (app, twilio) = spawn_with_twilio(&[]).await;
+    twilio.script([Answer::TooMany { retry_after: 2 }]);
+    let started = Instant::now();
+    app.book_by_phone("+14165550123", "Marie Tremblay", open_day(), "2 pm").await;
+    let texts = app.settled_texts(1).await;
+    assert_eq!(texts[0].2, "queued");
+    assert!(started.elapsed() >= Duration::from_secs(2));
+    assert_eq!((twilio.create_requests(), twilio.created().len()), (2, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ambiguous_failure_is_reconciled_not_sent_twice() {
+    let (app, twilio) = spawn_with_twilio(&[]).await;
+    // Twilio creates the message but answers 500: Bella cannot know it was sent.
+    twilio.script([Answer::FailAfterCreating]);
+    app.book_by_phone("+14165550123", "Marie Tremblay", open_day(), "2 pm").await;
+    let texts = app.settled_texts(1).await;
+    assert_eq!(twilio.create_requests(), 1, "looked up, never sent again");
+    assert_eq!(twilio.created().len(), 1);
+    assert_eq!(texts[0].4.as_deref(), Some(twilio.created()[0].sid.as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_before_creating_is_sent_again_once() {
+    let (app, twilio) = spawn_with_twilio(&[]).await;
+    twilio.script([Answer::FailBeforeCreating]);
+    app.book_by_phone("+14165550123", "Marie Tremblay", open_day(), "2 pm").await;
+    app.settled_texts(1).await;
+    assert_eq!((twilio.create_requests(), twilio.created().len()), (2, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_french_booking_gets_a_french_text_from_the_business_number() {
+    let (app, twilio) = spawn_with_twilio(&[]).await;
+    app.quebec_salon().await;
+    let day = open_day();
+    let mut call = app.call_to("+15145550123", QUEBEC_NUMBER);
+    call.dial().await.unwrap();
+    call.say(&format!("c'est Luc Gagnon, {} à 10 h", jour(day))).await.unwrap();
+    call.say("oui").await.unwrap();
+    call.say("oui").await.unwrap();
+    let texts = app.settled_texts(1).await;
+    assert!(texts[0].3.starts_with("Salon Élégance : votre rendez-vous est confirmé le"), "{}", texts[0].3);
+    assert!(texts[0].3.contains("à 10 h"), "{}", texts[0].3);
+    assert_eq!(twilio.created()[0].from, QUEBEC_NUMBER);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_and_cancelling_each_send_their_text() {
+    let (app, twilio) = spawn_with_twilio(&[]).await;
+    app.book_by_phone("+14165550123", "Marie Tremblay", open_day(), "10 am").await;
+    let mut call = app.call("+14165550123");
+    call.dial().await.unwrap();
+    call.say("I need to reschedule my appointment").await.unwrap();
+    call.say(&format!("{} at 2 pm", e2e::spoken_day(open_day_after(4)))).await.unwrap();
+    call.say("yes").await.unwrap();
+    let mut call = app.call("+14165550123");
+    call.dial().await.unwrap();
+    call.say("cancel my appointment").await.unwrap();
+    call.say("yes").await.unwrap();
+    let texts = app.settled_texts(3).await;
+    let kinds: Vec<&str> = texts.iter().map(|t| t.0.as_str()).collect();
+    assert_eq!(kinds, ["confirmation", "rescheduled", "cancelled"]);
+    assert!(texts[1].3.contains("has moved to") && texts[1].3.contains("at 2 PM"), "{}", texts[1].3);
+    assert!(texts[2].3.contains("is cancelled"), "{}", texts[2].3);
+    assert_eq!(twilio.created().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_booking_that_cannot_be_made_is_told_by_text() {
+    let (app, twilio) = spawn_with_twilio(&[]).await;
+    // The slot goes to another caller while this booking waits in the outbox.
+    let taken = booking_job(&call_sid(1), 1, 3);
+    app.publish(&Job::BookAppointmentV1(taken.clone())).await;
+    app.outcome(&taken.idempotency_key, Duration::from_secs(20)).await.unwrap();
+    let mut late = booking_job(&call_sid(2), 1, 3);
+    late.deferred = true;
+    let mut conn = app.pool.acquire().await.unwrap();
+    adapters::postgres::outbox::enqueue(&mut conn, &Job::BookAppointmentV1(late.clone())).await.unwrap();
+    let texts = app.settled_texts(2).await;
+    let not_booked = texts.iter().find(|t| t.0 == "not_booked").expect("a not_booked text");
+    assert!(not_booked.3.contains("could not book"), "{}", not_booked.3);
+    assert_eq!(twilio.created().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_deliveries_of_one_text_at_once_send_it_once() {
+    // Each delivery pauses a second after reading the ledger: without a lock, both would read
+    // `intended` and both would send.
+    let (app, twilio) = spawn_with_twilio(&[("BELLA_FAILPOINTS", "claim:send_sms=delay:1000")]).await;
+    app.book_by_phone("+14165550123", "Marie Tremblay", open_day(), "2 pm").await;
+    let payload: serde_json::Value =
+        sqlx::query_scalar("select payload from outbox where kind = 'send_sms'").fetch_one(&app.pool).await.unwrap();
+    let job: Job = serde_json::from_value(payload).unwrap();
+    app.publish(&job).await;
+    let texts = app.settled_texts(1).await;
+    assert_eq!(texts[0].2, "queued");
+    // Past both pauses: a second delivery that was let through would have sent by now.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(twilio.create_requests(), 1);
+    assert_eq!(twilio.created().len(), 1);
+}

@@ -1,0 +1,290 @@
+//! The workflow journal: one run per job (unique by its idempotency key) and one row per step,
+//! written in the same transaction as the step's effect.
+
+use serde_json::Value;
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+use workflows::jobs::{JobKind, JobOutcome};
+use workflows::{BusinessId, CallSid};
+
+use super::{ErrorClass, JobError};
+
+/// Where a run stands when a delivery starts.
+#[derive(Debug)]
+pub enum Started {
+    /// No earlier delivery got this far: a new run.
+    New(Uuid),
+    /// A previous delivery committed this run: its recorded outcome.
+    Finished(JobOutcome),
+    /// A run that exists but did not finish (from a release that split steps across
+    /// transactions): go on with it.
+    Unfinished(Uuid),
+}
+
+/// Creates the run for `key`, or finds the one a previous delivery created. The row is locked
+/// until the transaction ends, so two deliveries of one job never run it side by side.
+pub async fn start(
+    tx: &mut Transaction<'_, Postgres>,
+    kind: JobKind,
+    key: &str,
+    call_sid: &CallSid,
+    business: BusinessId,
+    input: Value,
+) -> Result<Started, JobError> {
+    let inserted: Option<Uuid> = sqlx::query_scalar(
+        "insert into workflow_runs
+            (workflow_run_id, kind, idempotency_key, call_sid, business_id, status, input, attempts, trace_id)
+         values ($1, $2, $3, $4, $5, 'running', $6, 1, $7)
+         on conflict (idempotency_key) do nothing
+         returning workflow_run_id",
+    )
+    .bind(Uuid::now_v7())
+    .bind(kind.name())
+    .bind(key)
+    .bind(call_sid.as_str())
+    .bind(business.as_uuid())
+    .bind(input)
+    .bind(adapters::trace_context::trace_id(&tracing::Span::current()))
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(id) = inserted {
+        tracing::Span::current().record("workflow.id", tracing::field::display(id));
+        return Ok(Started::New(id));
+    }
+    let (id, status, output): (Uuid, String, Option<Value>) = sqlx::query_as(
+        "select workflow_run_id, status, output from workflow_runs where idempotency_key = $1 for update",
+    )
+    .bind(key)
+    .fetch_one(&mut **tx)
+    .await?;
+    tracing::Span::current().record("workflow.id", tracing::field::display(id));
+    if !matches!(status.as_str(), "completed" | "failed" | "expired") {
+        // Another delivery of an unfinished run (back from a retry tier, or redelivered).
+        sqlx::query(
+            "update workflow_runs set attempts = attempts + 1, status = 'running', updated_at = now()
+              where workflow_run_id = $1",
+        )
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    match (status.as_str(), output) {
+        ("completed" | "failed" | "expired", Some(output)) => {
+            let outcome = serde_json::from_value(output).map_err(JobError::retryable)?;
+            Ok(Started::Finished(outcome))
+        }
+        _ => Ok(Started::Unfinished(id)),
+    }
+}
+
+/// Records that `step` (at `position` in its workflow) is running, one attempt more.
+pub async fn begin_step(
+    tx: &mut Transaction<'_, Postgres>,
+    run: Uuid,
+    step: &str,
+    position: i32,
+    input: Value,
+) -> Result<(), JobError> {
+    sqlx::query(
+        "insert into workflow_steps (workflow_run_id, step, position, status, attempts, input)
+         values ($1, $2, $3, 'running', 1, $4)
+         on conflict (workflow_run_id, step)
+         do update set status = 'running', attempts = workflow_steps.attempts + 1, started_at = now(), finished_at = null",
+    )
+    .bind(run)
+    .bind(step)
+    .bind(position)
+    .bind(input)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// How a step (or a run) ended.
+#[derive(Debug, Clone)]
+pub struct StepEnd {
+    pub succeeded: bool,
+    pub error_class: Option<ErrorClass>,
+    pub error: Option<String>,
+    pub output: Value,
+}
+
+impl StepEnd {
+    /// The end of a booking, move or cancellation, from its outcome.
+    pub fn of(outcome: &JobOutcome) -> Result<Self, JobError> {
+        let (succeeded, error_class, error) = match outcome {
+            JobOutcome::Booked { .. } | JobOutcome::Rescheduled { .. } | JobOutcome::Cancelled { .. } => {
+                (true, None, None)
+            }
+            JobOutcome::SlotTaken => {
+                (false, Some(ErrorClass::Permanent), Some("slot_taken: every resource is booked then".to_owned()))
+            }
+            JobOutcome::NotFound => {
+                (false, Some(ErrorClass::Permanent), Some("not_found: the appointment is not booked".to_owned()))
+            }
+            JobOutcome::Rejected { reason } => {
+                (false, Some(ErrorClass::Permanent), Some(format!("rejected: {reason}")))
+            }
+            JobOutcome::NotSubmitted | JobOutcome::Queued => {
+                (false, Some(ErrorClass::Retryable), Some("not submitted".to_owned()))
+            }
+            JobOutcome::Repaired { .. } => (true, None, None),
+        };
+        let output = serde_json::to_value(outcome).map_err(JobError::retryable)?;
+        Ok(Self { succeeded, error_class, error, output })
+    }
+}
+
+/// Records a step's end.
+pub async fn finish_step(
+    tx: &mut Transaction<'_, Postgres>,
+    run: Uuid,
+    step: &str,
+    end: &StepEnd,
+) -> Result<(), JobError> {
+    sqlx::query(
+        "update workflow_steps
+            set status = $3, error_class = $4, last_error = $5, output = $6, finished_at = now(),
+                attempts = greatest(attempts, 1)
+          where workflow_run_id = $1 and step = $2",
+    )
+    .bind(run)
+    .bind(step)
+    .bind(if end.succeeded { "succeeded" } else { "failed" })
+    .bind(end.error_class.map(ErrorClass::as_str))
+    .bind(&end.error)
+    .bind(&end.output)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunEnd {
+    Completed,
+    Failed,
+    /// Its deadline passed before it could finish; nobody needs it any more.
+    Expired,
+}
+
+impl RunEnd {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+/// Records a run's end.
+pub async fn finish_run(tx: &mut Transaction<'_, Postgres>, run: Uuid, end: &StepEnd) -> Result<(), JobError> {
+    let status = if end.succeeded { RunEnd::Completed } else { RunEnd::Failed };
+    end_run(tx, run, status, end).await
+}
+
+/// Records a run's end, with its status, the error of its last step, and its outcome.
+pub async fn end_run(
+    tx: &mut Transaction<'_, Postgres>,
+    run: Uuid,
+    status: RunEnd,
+    end: &StepEnd,
+) -> Result<(), JobError> {
+    sqlx::query(
+        "update workflow_runs
+            set status = $2, output = $3, error_class = coalesce($4, error_class),
+                last_error = coalesce($5, last_error), updated_at = now()
+          where workflow_run_id = $1",
+    )
+    .bind(run)
+    .bind(status.as_str())
+    .bind(&end.output)
+    .bind(end.error_class.map(ErrorClass::as_str))
+    .bind(&end.error)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Records the step's and the run's end from the job's outcome.
+pub async fn finish(
+    tx: &mut Transaction<'_, Postgres>,
+    run: Uuid,
+    step: &str,
+    outcome: &JobOutcome,
+) -> Result<(), JobError> {
+    let end = StepEnd::of(outcome)?;
+    finish_step(tx, run, step, &end).await?;
+    finish_run(tx, run, &end).await
+}
+
+/// Which run a job belongs to.
+#[derive(Debug)]
+pub struct RunOf<'a> {
+    pub kind: JobKind,
+    pub key: &'a str,
+    pub call_sid: &'a CallSid,
+    pub business: BusinessId,
+    /// The job's payload, kept with the run for operators.
+    pub input: Value,
+}
+
+/// Runs a one-step job: start (or find) the run, do the step inside the same transaction,
+/// record the outcome, commit.
+pub async fn one_step<F>(pool: &sqlx::PgPool, run: RunOf<'_>, step: &str, effect: F) -> Result<JobOutcome, JobError>
+where
+    F: AsyncFnOnce(&mut Transaction<'_, Postgres>, Uuid) -> Result<JobOutcome, JobError>,
+{
+    let mut tx = pool.begin().await?;
+    let id = match start(&mut tx, run.kind, run.key, run.call_sid, run.business, run.input.clone()).await? {
+        Started::Finished(outcome) => {
+            tx.commit().await?;
+            tracing::info!(job.key = run.key, "job already done; reporting its recorded outcome");
+            return Ok(outcome);
+        }
+        Started::New(id) | Started::Unfinished(id) => id,
+    };
+    begin_step(&mut tx, id, step, 1, run.input).await?;
+    let outcome = effect(&mut tx, id).await?;
+    finish(&mut tx, id, step, &outcome).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Records a failed delivery on the job's run, outside the job's own transaction (which rolled
+/// back): the run is created if the failure came before it, and its status says what happens
+/// next (`retrying` or `dead_lettered`). Best effort: the broker still holds the message.
+pub async fn record_failure(
+    pool: &sqlx::PgPool,
+    run: RunOf<'_>,
+    status: &str,
+    class: ErrorClass,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into workflow_runs
+            (workflow_run_id, kind, idempotency_key, call_sid, business_id, status, input, attempts, error_class,
+             last_error, trace_id)
+         values ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10)
+         on conflict (idempotency_key) do update
+            set status = excluded.status, error_class = excluded.error_class, last_error = excluded.last_error,
+                attempts = case when workflow_runs.status = 'running' then workflow_runs.attempts
+                                else workflow_runs.attempts + 1 end,
+                updated_at = now()
+          where workflow_runs.status not in ('completed', 'failed', 'expired')",
+    )
+    .bind(Uuid::now_v7())
+    .bind(run.kind.name())
+    .bind(run.key)
+    .bind(run.call_sid.as_str())
+    .bind(run.business.as_uuid())
+    .bind(status)
+    .bind(run.input)
+    .bind(class.as_str())
+    .bind(error)
+    .bind(adapters::trace_context::trace_id(&tracing::Span::current()))
+    .execute(pool)
+    .await?;
+    Ok(())
+}

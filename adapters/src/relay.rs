@@ -86,15 +86,17 @@ pub async fn relay_batch(pool: &PgPool, publisher: &Publisher) -> anyhow::Result
             crate::trace_context::insert(&mut headers, trace.0.clone());
             properties = properties.with_headers(headers);
         }
+        // Pending before it is sent (a worker may finish it before the confirm arrives); a job
+        // that stays in the outbox is still pending.
+        if let Ok(decoded) = &decoded {
+            publisher.record_pending(decoded).await;
+        }
         let exchange = publisher.names().jobs_exchange();
         match publisher.send(&exchange, &job.routing_key, &payload, properties, PUBLISH_TIMEOUT).await {
             Ok(()) => {
                 outbox::mark_published(&mut tx, job.outbox_id).await?;
                 published += 1;
                 metrics::counter!(crate::metrics::OUTBOX_PUBLISHED).increment(1);
-                if let Ok(decoded) = &decoded {
-                    publisher.record_pending(decoded).await;
-                }
             }
             Err(error) => {
                 let wait = Duration::from_secs(2u64.saturating_pow(job.attempts.clamp(0, 6) as u32));

@@ -21,8 +21,9 @@ use adapters::trace_context;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use tracing::Instrument as _;
-use workflows::dialogue::{self, CallerHistory, Context, Effect, Event, Field, Reply, Session, Stage};
+use workflows::dialogue::{self, Calendar, CallerHistory, Context, Effect, Event, Field, Reply, Session, Stage};
 use workflows::jobs::{BookAppointment, CancelAppointment, Job, JobOutcome, RepairAnswer, RescheduleAppointment};
+use workflows::schedule::Slot;
 use workflows::{CallSid, E164};
 
 use crate::AppState;
@@ -121,6 +122,77 @@ pub async fn answer(state: &AppState, webhook: Webhook, params: &TwilioParams) -
     answered
 }
 
+/// Runs the dialogue, reading the calendar only for the turns that consult it (see
+/// [`dialogue::Calendar`]): a greeting, a name or a yes costs no query.
+struct Decide<'a> {
+    state: &'a AppState,
+    business: &'a Business,
+    now: DateTime<Utc>,
+    webhook: Webhook,
+    busy: Option<Vec<Slot>>,
+}
+
+impl Decide<'_> {
+    async fn handle(&mut self, session: &mut Session, event: Event<'_>) -> anyhow::Result<Reply> {
+        let repair = self.state.config.openai_api_key.is_some();
+        let profile = &self.business.profile;
+        if self.busy.is_none() {
+            // (A block, so that the calendar, which is not Sync, is gone before the query.)
+            let trial = {
+                let unloaded = Calendar::default();
+                let ctx = Context { business: profile, now: self.now, busy: &unloaded, repair };
+                let mut trial = session.clone();
+                let reply = dialogue::handle(&mut trial, event.clone(), &ctx);
+                (!unloaded.was_consulted()).then_some((trial, reply))
+            };
+            if let Some((trial, reply)) = trial {
+                *session = trial;
+                return Ok(reply);
+            }
+            let started = Instant::now();
+            let until = self.now + chrono::Duration::days(CALENDAR_DAYS);
+            self.busy = Some(appointments::busy(&self.state.pool, profile.id, self.now, until).await?);
+            metrics::histogram!(TURN_SECONDS, "webhook" => self.webhook.name(), "step" => "calendar")
+                .record(started.elapsed());
+        }
+        let calendar = Calendar::new(self.busy.as_deref().unwrap_or_default());
+        let ctx = Context { business: profile, now: self.now, busy: &calendar, repair };
+        Ok(dialogue::handle(session, event, &ctx))
+    }
+}
+
+/// Copies being written in the background, at most; beyond that a turn writes its own copy
+/// before answering (back-pressure rather than an unbounded queue of tasks).
+static COPIES_IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(64);
+
+/// Keeps the copy of the session that survives a Redis restart. Best effort: the turn is
+/// answered either way, so the copy is written after the answer rather than before it. A copy
+/// written late never replaces a later turn's (`sessions::keep` is guarded by the turn number),
+/// and losing one needs Redis and this process to fail within the same few milliseconds.
+async fn keep_copy(state: &AppState, session: &Session, turn: u32, twiml: &str) {
+    let write = {
+        let (pool, session, twiml) = (state.pool.clone(), session.clone(), twiml.to_owned());
+        async move {
+            if let Err(error) = postgres::sessions::keep(&pool, &session, turn, &twiml).await {
+                let call = &session.call_sid;
+                tracing::warn!(call.sid = %call, %error, "could not keep a copy of the session in PostgreSQL");
+            }
+        }
+    };
+    match COPIES_IN_FLIGHT.try_acquire() {
+        Ok(permit) => {
+            tokio::spawn(
+                async move {
+                    write.await;
+                    drop(permit);
+                }
+                .in_current_span(),
+            );
+        }
+        Err(_) => write.await,
+    }
+}
+
 /// One load-decide-save pass; `None` when the save lost a race and the turn must be retried.
 async fn attempt(
     state: &AppState,
@@ -172,27 +244,21 @@ async fn attempt(
     laps.lap("load");
     let business = state.businesses.by_id(session.business_id).await?;
     tracing::Span::current().record("business", tracing::field::display(business.profile.id));
-    let busy = if webhook == Webhook::Incoming {
-        Vec::new()
-    } else {
-        appointments::busy(&state.pool, business.profile.id, now, now + chrono::Duration::days(CALENDAR_DAYS)).await?
-    };
-    let ctx = Context { business: &business.profile, now, busy: &busy, repair: state.config.openai_api_key.is_some() };
+    let mut decide = Decide { state, business: &business, now, webhook, busy: None };
     let this_turn = session.turn;
     tracing::Span::current().record("turn", this_turn);
-    laps.lap("calendar");
 
     let mut reply = match webhook {
-        Webhook::Incoming => dialogue::handle(&mut session, Event::CallStarted, &ctx),
+        Webhook::Incoming => decide.handle(&mut session, Event::CallStarted).await?,
         Webhook::Answer { .. } => {
             let event = Event::Heard { speech: params.text("SpeechResult"), digits: params.text("Digits") };
-            dialogue::handle(&mut session, event, &ctx)
+            decide.handle(&mut session, event).await?
         }
         Webhook::JobResult { .. } => match session.stage.clone() {
             Stage::Waiting { key } => {
                 let outcome = job_result(state, call, &key, state.config.booking_wait).await;
                 let event = outcome.map_or(Event::JobPending, Event::JobSettled);
-                dialogue::handle(&mut session, event, &ctx)
+                decide.handle(&mut session, event).await?
             }
             Stage::Repairing { key, until, .. } => {
                 // Wait for the model until the repair's deadline, and not a moment longer.
@@ -205,7 +271,7 @@ async fn attempt(
                 };
                 metrics::counter!(REPAIRS, "result" => result).increment(1);
                 let event = outcome.map_or(Event::JobPending, Event::JobSettled);
-                dialogue::handle(&mut session, event, &ctx)
+                decide.handle(&mut session, event).await?
             }
             // Nothing is pending: repeat the last answer.
             _ => match this_turn.checked_sub(1) {
@@ -213,7 +279,7 @@ async fn attempt(
                     let twiml = state.sessions.reply(call, last).await?;
                     return Ok(twiml.map(|twiml| Answer { twiml, replayed: true }));
                 }
-                None => dialogue::handle(&mut session, Event::CallStarted, &ctx),
+                None => decide.handle(&mut session, Event::CallStarted).await?,
             },
         },
     };
@@ -223,7 +289,7 @@ async fn attempt(
         let follow = match effect {
             Effect::LookUp { phone } => {
                 let found = appointments::upcoming(&state.pool, business.profile.id, &phone, now).await?;
-                dialogue::handle(&mut session, Event::Found(found), &ctx)
+                decide.handle(&mut session, Event::Found(found)).await?
             }
             Effect::Repair(request) => {
                 // Answer at once with the hold; the redirect waits for the result. A repair that
@@ -247,7 +313,7 @@ async fn attempt(
                         metrics::counter!(REPAIRS, "result" => "not_published").increment(1);
                         tracing::warn!(call.sid = %call, %error, "could not publish a repair; asking again");
                         reply.say.clear();
-                        dialogue::handle(&mut session, Event::JobPending, &ctx)
+                        decide.handle(&mut session, Event::JobPending).await?
                     }
                 }
             }
@@ -255,7 +321,7 @@ async fn attempt(
                 let job = job_for(&session, &business, job_effect, now);
                 let outcome = run_job(state, &session, &job).await;
                 let event = outcome.map_or(Event::JobPending, Event::JobSettled);
-                dialogue::handle(&mut session, event, &ctx)
+                decide.handle(&mut session, event).await?
             }
         };
         reply = Reply { say: [reply.say, follow.say].concat(), ..follow };
@@ -266,10 +332,7 @@ async fn attempt(
     let twiml = twiml::render(&reply, session.turn);
     match state.sessions.save(version, &session, this_turn, &twiml).await? {
         Saved::Saved => {
-            // The copy that survives a Redis restart. Best effort: the turn is answered either way.
-            if let Err(error) = postgres::sessions::keep(&state.pool, &session, this_turn, &twiml).await {
-                tracing::warn!(call.sid = %call, %error, "could not keep a copy of the session in PostgreSQL");
-            }
+            keep_copy(state, &session, this_turn, &twiml).await;
             laps.lap("save");
             tracing::Span::current().record("stage", stage_name(&session.stage));
             tracing::info!(

@@ -4,6 +4,7 @@
 //! very same code.
 
 pub mod admin;
+pub mod bench;
 pub mod bootstrap;
 pub mod parse;
 pub mod simulator;

@@ -10,7 +10,7 @@ use adapters::Config;
 use adapters::config::{DevTokens, state_dir};
 use anyhow::Context as _;
 use bella::simulator::{End, Heard, Input, Simulator};
-use bella::{Roles, admin, bootstrap, parse, telemetry};
+use bella::{Roles, admin, bench, bootstrap, parse, telemetry};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
@@ -52,6 +52,12 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Measure turn latency, the booking pipeline and the api's memory against their floors
+    /// (see docs/BENCHMARKS.md; build with --release).
+    Bench(bench::Options),
+    /// The turn floor server `bella bench` starts (one Redis GET and SET, fixed TwiML).
+    #[command(hide = true)]
+    BenchFloor,
     /// Run one extractor on TEXT and print JSON.
     Parse {
         #[arg(value_enum)]
@@ -147,6 +153,17 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Call { from, to, url } => call(&from, &to, &url).await,
+        Command::Bench(options) => {
+            telemetry::init_quiet();
+            let report = bench::run(&options).await?;
+            print!("{}", bench::render(&report));
+            println!("results written to {}", options.out.display());
+            Ok(())
+        }
+        Command::BenchFloor => {
+            let config = Config::from_env()?;
+            bench::floor::serve(config.port, &config.redis_url, config.namespace.as_str()).await
+        }
         Command::Admin { command } => run_admin(command).await,
         Command::Parse { kind, text, lang, now, tz } => {
             let out = parse::run(kind, &text, lang, now.unwrap_or_else(Utc::now), tz);

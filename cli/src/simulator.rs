@@ -88,6 +88,8 @@ pub struct Simulator {
     to: String,
     action: Option<String>,
     last: Option<Sent>,
+    /// Every request's path and round-trip time, for `bella bench`.
+    timings: Vec<(String, std::time::Duration)>,
 }
 
 impl std::fmt::Debug for Simulator {
@@ -116,6 +118,17 @@ impl Simulator {
     /// `base`.
     pub fn new(base: &str, token: SecretString, from: &str, to: &str) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build()?;
+        Self::with_client(http, base, token, from, to)
+    }
+
+    /// The same, sharing `http` (its connection pool) with other calls.
+    pub fn with_client(
+        http: reqwest::Client,
+        base: &str,
+        token: SecretString,
+        from: &str,
+        to: &str,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
             http,
             base: Url::parse(base).with_context(|| format!("not a URL: {base}"))?,
@@ -126,6 +139,7 @@ impl Simulator {
             to: to.to_owned(),
             action: None,
             last: None,
+            timings: Vec::new(),
         })
     }
 
@@ -174,9 +188,17 @@ impl Simulator {
     pub async fn post(&mut self, url: &str, params: Vec<(String, String)>) -> anyhow::Result<(StatusCode, String)> {
         let sent =
             Sent { url: url.to_owned(), params, idempotency_token: format!("{}-{}", random_hex(8), random_hex(24)) };
+        let started = std::time::Instant::now();
         let result = self.send(&sent, None).await;
+        let path = Url::parse(url).map(|u| u.path().to_owned()).unwrap_or_default();
+        self.timings.push((path, started.elapsed()));
         self.last = Some(sent);
         result
+    }
+
+    /// The path and round-trip time of every request since the last call, oldest first.
+    pub fn take_timings(&mut self) -> Vec<(String, std::time::Duration)> {
+        std::mem::take(&mut self.timings)
     }
 
     /// Sends `sent`, signed (or with `signature` instead, to test forgeries).

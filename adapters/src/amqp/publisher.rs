@@ -102,19 +102,30 @@ impl Publisher {
     pub async fn publish(&self, job: &Job, limit: Duration) -> Result<(), PublishError> {
         let payload = serde_json::to_vec(job)?;
         let kind = job.kind().name();
+        // Pending before it is sent: a worker may finish the job before the confirm arrives, and
+        // its removal must find the entry there.
+        self.record_pending(job).await;
         let started = std::time::Instant::now();
         let sent = self.send(&self.names.jobs_exchange(), kind, &payload, job_properties(job), limit).await;
         match &sent {
             Ok(()) => {
                 metrics::histogram!(names_of::PUBLISH_CONFIRM_SECONDS, "kind" => kind).record(started.elapsed());
-                self.record_pending(job).await;
             }
-            Err(_) => metrics::counter!(names_of::PUBLISH_FAILURES, "kind" => kind).increment(1),
+            Err(_) => {
+                metrics::counter!(names_of::PUBLISH_FAILURES, "kind" => kind).increment(1);
+                // Whoever takes the job over (the outbox relay) records it again when it publishes.
+                if let Some(pending) = &self.pending
+                    && let Err(error) = pending.done(job.kind(), job.idempotency_key()).await
+                {
+                    tracing::debug!(%error, "could not clear a pending job");
+                }
+            }
         }
         sent
     }
 
-    /// Records a published job as pending (for the oldest-job gauge), when this publisher does.
+    /// Records a job about to be published as pending (for the oldest-job gauge), when this
+    /// publisher does.
     pub async fn record_pending(&self, job: &Job) {
         if let Some(pending) = &self.pending
             && let Err(error) = pending.add(job.kind(), job.idempotency_key()).await

@@ -12,8 +12,15 @@ use workflows::dialogue::Session;
 
 /// Keeps a copy of `session` and of the TwiML answered for `turn`. A copy of a later turn is never
 /// replaced by an earlier one.
+///
+/// Committed without waiting for the disk (`synchronous_commit = off`, for this transaction
+/// only): the copy is the fallback for a Redis restart, and a PostgreSQL crash losing the last
+/// fraction of a second of copies costs at most a repeated question, while waiting for the WAL
+/// flush on every turn would put a disk write in every caller's wait.
 pub async fn keep(pool: &PgPool, session: &Session, turn: u32, reply: &str) -> Result<(), sqlx::Error> {
     let data = serde_json::to_value(session).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let mut tx = pool.begin().await?;
+    sqlx::query("set local synchronous_commit = off").execute(&mut *tx).await?;
     sqlx::query(
         "insert into call_sessions (call_sid, turn, session, reply_turn, reply)
          values ($1, $2, $3, $4, $5)
@@ -27,9 +34,9 @@ pub async fn keep(pool: &PgPool, session: &Session, turn: u32, reply: &str) -> R
     .bind(data)
     .bind(i32::try_from(turn).unwrap_or(i32::MAX))
     .bind(reply)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    tx.commit().await
 }
 
 /// The copy of a call's session, if one was written within `ttl` (an older one is a call that
@@ -55,11 +62,23 @@ pub async fn reply(pool: &PgPool, call: &CallSid, turn: u32) -> Result<Option<St
         .await
 }
 
-/// Forgets an ended call, and any copy older than a day.
+/// Forgets an ended call's copy; every few hundred calls, also the copies older than a day (calls
+/// whose end was never reported).
 pub async fn forget(pool: &PgPool, call: &CallSid) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("delete from call_sessions where call_sid = $1 or updated_at < now() - interval '1 day'")
+    static ENDED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let mut forgotten = sqlx::query("delete from call_sessions where call_sid = $1")
         .bind(call.as_str())
         .execute(pool)
-        .await?;
-    Ok(done.rows_affected())
+        .await?
+        .rows_affected();
+    if ENDED.fetch_add(1, std::sync::atomic::Ordering::Relaxed).is_multiple_of(SWEEP_EVERY) {
+        forgotten += sqlx::query("delete from call_sessions where updated_at < now() - interval '1 day'")
+            .execute(pool)
+            .await?
+            .rows_affected();
+    }
+    Ok(forgotten)
 }
+
+/// Ended calls between two sweeps of abandoned copies.
+const SWEEP_EVERY: u32 = 500;

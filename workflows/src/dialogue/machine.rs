@@ -5,9 +5,9 @@ use chrono_tz::Tz;
 
 use super::prompts::Prompts;
 use super::{
-    BookingRequest, Context, Effect, Event, Existing, Expect, Field, MAX_JOB_ATTEMPTS, MAX_JOB_WAITS, MAX_MISSES,
-    MAX_SILENCES, MAX_TURNS, MISHEARD_KEPT, MISSES_BEFORE_REPAIR, NAME_REJECTIONS_BEFORE_SPELLING, Next, RepairRequest,
-    Reply, SPOKEN_PHONE_ATTEMPTS, Session, Stage, Task,
+    BookingRequest, Calendar, Context, Effect, Event, Existing, Expect, Field, MAX_JOB_ATTEMPTS, MAX_JOB_WAITS,
+    MAX_MISSES, MAX_SILENCES, MAX_TURNS, MISHEARD_KEPT, MISSES_BEFORE_REPAIR, NAME_REJECTIONS_BEFORE_SPELLING, Next,
+    RepairRequest, Reply, SPOKEN_PHONE_ATTEMPTS, Session, Stage, Task,
 };
 use chrono::Datelike as _;
 
@@ -27,21 +27,26 @@ pub fn handle(session: &mut Session, event: Event<'_>, ctx: &Context<'_>) -> Rep
         Task::Reschedule { target: Some(target) } => Some(target.slot),
         _ => None,
     };
-    let mut busy: Vec<Slot> = ctx.busy.to_vec();
+    let mut busy: Vec<Slot> = ctx.busy.slots.to_vec();
     if let Some(own) = own
         && let Some(i) = busy.iter().position(|b| *b == own)
     {
         busy.remove(i);
     }
-    let ctx = Context { busy: &busy, ..*ctx };
-    let turn = Turn { session, ctx: &ctx, say: Vec::new() };
-    match event {
+    let calendar = Calendar::new(&busy);
+    let inner = Context { busy: &calendar, ..*ctx };
+    let turn = Turn { session, ctx: &inner, say: Vec::new() };
+    let reply = match event {
         Event::CallStarted => turn.start(),
         Event::Heard { speech, digits } => turn.heard(speech.trim(), digits.trim()),
         Event::JobSettled(outcome) => turn.settled(outcome),
         Event::JobPending => turn.pending(),
         Event::Found(found) => turn.found(found),
+    };
+    if calendar.was_consulted() {
+        ctx.busy.consulted.set(true);
     }
+    reply
 }
 
 /// One step of the machine: the session being changed, and what will be said.
@@ -732,8 +737,15 @@ impl Turn<'_, '_> {
             }
             Wanted::Between { first, last, from, to } => {
                 let dates = first.iter_days().take_while(|d| *d <= last);
-                let found =
-                    schedule::first_between(business, self.ctx.busy, &self.session.draft.taken, now, dates, from, to);
+                let found = schedule::first_between(
+                    business,
+                    self.ctx.busy.slots(),
+                    &self.session.draft.taken,
+                    now,
+                    dates,
+                    from,
+                    to,
+                );
                 match found {
                     Some(slot) => {
                         let line = self.p().first_opening(self.local(slot.starts_at));
@@ -793,7 +805,7 @@ impl Turn<'_, '_> {
                 };
                 // A time alone means today, when today works; otherwise ask which day.
                 if let Some(start) = business.instant(today, time)
-                    && schedule::check(business, self.ctx.busy, now, start).is_ok()
+                    && schedule::check(business, self.ctx.busy.slots(), now, start).is_ok()
                     && !self.is_taken(start)
                 {
                     return self.try_slot(start);
@@ -810,7 +822,7 @@ impl Turn<'_, '_> {
     }
 
     fn try_slot(&mut self, start: DateTime<Utc>) -> TimeOutcome {
-        let checked = schedule::check(self.ctx.business, self.ctx.busy, self.ctx.now, start)
+        let checked = schedule::check(self.ctx.business, self.ctx.busy.slots(), self.ctx.now, start)
             .and_then(|slot| if self.is_taken(start) { Err(Unavailable::Taken) } else { Ok(slot) });
         match checked {
             Ok(slot) => {
@@ -836,8 +848,14 @@ impl Turn<'_, '_> {
 
     /// Offers the nearest free times and waits for the caller's choice.
     fn offer_near(&mut self, around: DateTime<Utc>) -> Reply {
-        let options =
-            schedule::nearest(self.ctx.business, self.ctx.busy, &self.session.draft.taken, self.ctx.now, around, 2);
+        let options = schedule::nearest(
+            self.ctx.business,
+            self.ctx.busy.slots(),
+            &self.session.draft.taken,
+            self.ctx.now,
+            around,
+            2,
+        );
         self.session.draft.slot = None;
         let mut say = std::mem::take(&mut self.say);
         let language = self.session.language;

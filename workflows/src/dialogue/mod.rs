@@ -239,9 +239,37 @@ pub struct Context<'a> {
     pub business: &'a BusinessProfile,
     pub now: DateTime<Utc>,
     /// Appointments already booked around the times being discussed.
-    pub busy: &'a [Slot],
+    pub busy: &'a Calendar<'a>,
     /// Whether a language model can be asked to repair misheard answers.
     pub repair: bool,
+}
+
+/// The appointments already booked, as a turn sees them, and whether the turn looked at them.
+///
+/// Most turns (a greeting, a name, a yes) never look at the calendar, and reading it is the
+/// costliest part of a turn. Since [`handle`] is pure, the api can run a turn against an
+/// unloaded calendar first and, only when the turn [consulted](Calendar::was_consulted) it, load
+/// the calendar and run the turn again from the same session: the second run is the real one.
+#[derive(Debug, Default)]
+pub struct Calendar<'a> {
+    slots: &'a [Slot],
+    consulted: std::cell::Cell<bool>,
+}
+
+impl<'a> Calendar<'a> {
+    pub fn new(slots: &'a [Slot]) -> Self {
+        Self { slots, consulted: std::cell::Cell::new(false) }
+    }
+
+    /// The booked slots; the turn is recorded as having consulted them.
+    pub fn slots(&self) -> &'a [Slot] {
+        self.consulted.set(true);
+        self.slots
+    }
+
+    pub fn was_consulted(&self) -> bool {
+        self.consulted.get()
+    }
 }
 
 /// Bella's answer to one event.

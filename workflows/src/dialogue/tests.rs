@@ -32,7 +32,8 @@ impl Call {
     }
 
     fn event(&mut self, event: Event<'_>) -> Reply {
-        let ctx = Context { business: &self.business, now: self.now, busy: &self.busy, repair: self.repair };
+        let calendar = Calendar::new(&self.busy);
+        let ctx = Context { business: &self.business, now: self.now, busy: &calendar, repair: self.repair };
         let reply = handle(&mut self.session, event, &ctx);
         self.session.turn += 1;
         reply

@@ -332,6 +332,18 @@ impl Simulator {
     }
 }
 
+/// How an English-speaking caller says `day`: "Tuesday, December 1st".
+pub fn spoken_day(day: chrono::NaiveDate) -> String {
+    use chrono::Datelike as _;
+    let suffix = match day.day() {
+        1 | 21 | 31 => "st",
+        2 | 22 => "nd",
+        3 | 23 => "rd",
+        _ => "th",
+    };
+    format!("{}, {} {}{suffix}", day.format("%A"), day.format("%B"), day.day())
+}
+
 /// The verbs of a TwiML document, in order; nested `<Say>` inside `<Gather>` is kept with it.
 fn parse_twiml(xml: &str) -> anyhow::Result<Vec<Verb>> {
     let mut reader = Reader::from_str(xml);

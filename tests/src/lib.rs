@@ -257,16 +257,7 @@ pub fn open_day() -> NaiveDate {
     open_day_after(2)
 }
 
-/// How a caller says `day`: "Tuesday, December 1st".
-pub fn spoken_day(day: NaiveDate) -> String {
-    let suffix = match day.day() {
-        1 | 21 | 31 => "st",
-        2 | 22 => "nd",
-        3 | 23 => "rd",
-        _ => "th",
-    };
-    format!("{}, {} {}{suffix}", day.format("%A"), day.format("%B"), day.day())
-}
+pub use bella::simulator::spoken_day;
 
 /// How a French caller says `day`: "mardi le 1er décembre".
 pub fn jour(day: NaiveDate) -> String {

@@ -114,14 +114,19 @@ impl Publisher {
             Err(_) => {
                 metrics::counter!(names_of::PUBLISH_FAILURES, "kind" => kind).increment(1);
                 // Whoever takes the job over (the outbox relay) records it again when it publishes.
-                if let Some(pending) = &self.pending
-                    && let Err(error) = pending.done(job.kind(), job.idempotency_key()).await
-                {
-                    tracing::debug!(%error, "could not clear a pending job");
-                }
+                self.clear_pending(job).await;
             }
         }
         sent
+    }
+
+    /// Takes back [`record_pending`](Self::record_pending) for a job that was not published.
+    async fn clear_pending(&self, job: &Job) {
+        if let Some(pending) = &self.pending
+            && let Err(error) = pending.done(job.kind(), job.idempotency_key()).await
+        {
+            tracing::debug!(%error, "could not clear a pending job");
+        }
     }
 
     /// Records a job about to be published as pending (for the oldest-job gauge), when this

@@ -50,14 +50,9 @@ async fn turn(
     let key = format!("{namespace}:floor:{}", params.get("CallSid").map_or("", String::as_str));
     let mut redis = redis.clone();
     let read: redis::RedisResult<Option<String>> = redis::cmd("GET").arg(&key).query_async(&mut redis).await;
-    let write: redis::RedisResult<()> = redis::cmd("SET")
-        .arg(&key)
-        .arg(read.ok().flatten().unwrap_or_default() + "x")
-        .arg("EX")
-        .arg(900)
-        .query_async(&mut redis)
-        .await;
-    match write {
+    let write: redis::RedisResult<()> =
+        redis::cmd("SET").arg(&key).arg("turn").arg("EX").arg(900).query_async(&mut redis).await;
+    match read.and(write) {
         Ok(()) => ([("content-type", "text/xml")], TWIML).into_response(),
         Err(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }

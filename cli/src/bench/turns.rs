@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use chrono::{Datelike as _, NaiveDate, Weekday};
+use chrono::{Datelike as _, NaiveDate};
 use rand::Rng as _;
 use secrecy::SecretString;
 use serde::Serialize;
@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 use workflows::holidays::{Province, statutory};
 
 use super::stats::Summary;
-use crate::simulator::{Heard, Simulator};
+use crate::simulator::{Heard, Simulator, spoken_day};
 
 /// The business's number, for every call.
 pub const DIALLED: &str = "+15145550199";
@@ -62,25 +62,6 @@ impl Slots {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         self.times.get(n).map(String::as_str).context("the bench ran out of distinct times")
     }
-}
-
-fn spoken_day(day: NaiveDate) -> String {
-    let suffix = match day.day() {
-        1 | 21 | 31 => "st",
-        2 | 22 => "nd",
-        3 | 23 => "rd",
-        _ => "th",
-    };
-    let weekday = match day.weekday() {
-        Weekday::Mon => "Monday",
-        Weekday::Tue => "Tuesday",
-        Weekday::Wed => "Wednesday",
-        Weekday::Thu => "Thursday",
-        Weekday::Fri => "Friday",
-        Weekday::Sat => "Saturday",
-        Weekday::Sun => "Sunday",
-    };
-    format!("{weekday}, {} {}{suffix}", day.format("%B"), day.day())
 }
 
 /// "6:10 am", "12:30 pm", "9 pm".

@@ -27,14 +27,21 @@ pub fn handle(session: &mut Session, event: Event<'_>, ctx: &Context<'_>) -> Rep
         Task::Reschedule { target: Some(target) } => Some(target.slot),
         _ => None,
     };
-    let mut busy: Vec<Slot> = ctx.busy.slots.to_vec();
-    if let Some(own) = own
-        && let Some(i) = busy.iter().position(|b| *b == own)
-    {
-        busy.remove(i);
-    }
-    let calendar = Calendar::new(&busy);
-    let inner = Context { busy: &calendar, ..*ctx };
+    // The calendar is copied only when there is an own time to take out of it.
+    let without_own: Vec<Slot>;
+    let narrowed = match own.and_then(|own| ctx.busy.slots.iter().position(|b| *b == own)) {
+        Some(i) => {
+            let mut busy = ctx.busy.slots.to_vec();
+            busy.remove(i);
+            without_own = busy;
+            Some(Calendar::new(&without_own))
+        }
+        None => None,
+    };
+    let inner = match &narrowed {
+        Some(calendar) => Context { busy: calendar, ..*ctx },
+        None => *ctx,
+    };
     let turn = Turn { session, ctx: &inner, say: Vec::new() };
     let reply = match event {
         Event::CallStarted => turn.start(),
@@ -43,7 +50,7 @@ pub fn handle(session: &mut Session, event: Event<'_>, ctx: &Context<'_>) -> Rep
         Event::JobPending => turn.pending(),
         Event::Found(found) => turn.found(found),
     };
-    if calendar.was_consulted() {
+    if narrowed.as_ref().is_some_and(Calendar::was_consulted) {
         ctx.busy.consulted.set(true);
     }
     reply

@@ -103,7 +103,7 @@ fn describe() {
     describe_counter!(OUTBOX_PUBLISHED, "Jobs the outbox relay published.");
     describe_gauge!(QUEUE_READY, "Messages waiting in a kind's work queue.");
     describe_gauge!(QUEUE_CONSUMERS, "Consumers of a kind's work queue.");
-    describe_gauge!(DEAD_LETTERS, "Messages in a kind's dead-letter queue.");
+    describe_gauge!(DEAD_LETTERS, "Dead letters of a kind waiting for an operator.");
     describe_gauge!(RETRYING, "Workflow runs waiting in a retry tier, by kind.");
     describe_gauge!(OLDEST_JOB_SECONDS, Unit::Seconds, "Age of the oldest job published and not finished, by kind.");
     describe_gauge!(OUTBOX_BACKLOG, "Jobs in the outbox not yet published.");
@@ -120,22 +120,15 @@ pub async fn collect(services: &Services, names: &Namespace) {
     let queues = async {
         let channel = services.amqp.create_channel().await?;
         for kind in JobKind::ALL {
-            for (queue, ready, consumers) in [
-                (names.queue(kind), QUEUE_READY, Some(QUEUE_CONSUMERS)),
-                (names.dead_letter_queue(kind), DEAD_LETTERS, None),
-            ] {
-                let declared = channel
-                    .queue_declare(
-                        queue.into(),
-                        QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() },
-                        FieldTable::default(),
-                    )
-                    .await?;
-                metrics::gauge!(ready, "kind" => kind.name()).set(f64::from(declared.message_count()));
-                if let Some(consumers) = consumers {
-                    metrics::gauge!(consumers, "kind" => kind.name()).set(f64::from(declared.consumer_count()));
-                }
-            }
+            let declared = channel
+                .queue_declare(
+                    names.queue(kind).into(),
+                    QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() },
+                    FieldTable::default(),
+                )
+                .await?;
+            metrics::gauge!(QUEUE_READY, "kind" => kind.name()).set(f64::from(declared.message_count()));
+            metrics::gauge!(QUEUE_CONSUMERS, "kind" => kind.name()).set(f64::from(declared.consumer_count()));
         }
         let _ = channel.close(200, "OK".into()).await;
         Ok::<_, lapin::Error>(())
@@ -161,9 +154,17 @@ pub async fn collect(services: &Services, names: &Namespace) {
             sqlx::query_as("select kind, count(*) from workflow_runs where status = 'retrying' group by kind")
                 .fetch_all(&services.pool)
                 .await?;
+        // Dead letters are moved from their queues into PostgreSQL by the worker's keeper
+        // within milliseconds: the table is where they wait for an operator.
+        let dead: Vec<(String, i64)> =
+            sqlx::query_as("select kind, count(*) from dead_letters where status = 'dead' group by kind")
+                .fetch_all(&services.pool)
+                .await?;
         for kind in JobKind::ALL {
             let n = retrying.iter().find(|(k, _)| k == kind.name()).map_or(0, |(_, n)| *n);
             metrics::gauge!(RETRYING, "kind" => kind.name()).set(n as f64);
+            let n = dead.iter().find(|(k, _)| k == kind.name()).map_or(0, |(_, n)| *n);
+            metrics::gauge!(DEAD_LETTERS, "kind" => kind.name()).set(n as f64);
         }
         Ok::<_, sqlx::Error>(())
     };

@@ -75,6 +75,21 @@ impl Namespace {
     pub fn pending_key(&self, kind: JobKind) -> String {
         format!("{}:pending:{}", self.0, kind.name())
     }
+
+    /// A worker's heartbeat: what it consumes and holds in flight, refreshed every second.
+    pub fn worker_key(&self, worker: &str) -> String {
+        format!("{}:worker:{worker}", self.0)
+    }
+
+    /// The pattern matching every worker's heartbeat.
+    pub fn worker_pattern(&self) -> String {
+        format!("{}:worker:*", self.0)
+    }
+
+    /// A console session.
+    pub fn console_session_key(&self, id: &str) -> String {
+        format!("{}:console:{id}", self.0)
+    }
 }
 
 impl fmt::Debug for Namespace {

@@ -21,6 +21,15 @@ pub enum ApiError {
     /// 401: no valid credentials.
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// 403: valid credentials without the role the request needs.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: nothing with that id.
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: the thing is not in a state the request applies to.
+    #[error("{0}")]
+    Conflict(String),
     /// 500: logged, never described to the client.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -30,6 +39,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             Self::BadRequest(message) => (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response(),
+            Self::Forbidden(message) => (StatusCode::FORBIDDEN, Json(json!({ "error": message }))).into_response(),
+            Self::NotFound(message) => (StatusCode::NOT_FOUND, Json(json!({ "error": message }))).into_response(),
+            Self::Conflict(message) => (StatusCode::CONFLICT, Json(json!({ "error": message }))).into_response(),
             Self::Unauthorized(message) => {
                 (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], Json(json!({ "error": message })))
                     .into_response()
@@ -38,6 +50,20 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = format!("{error:#}"), "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "internal error" }))).into_response()
             }
+        }
+    }
+}
+
+impl From<adapters::admin::AdminError> for ApiError {
+    fn from(error: adapters::admin::AdminError) -> Self {
+        use adapters::admin::AdminError as E;
+        match error {
+            E::Invalid(message) => Self::BadRequest(message),
+            E::NotFound(message) => Self::NotFound(message),
+            E::Conflict(message) => Self::Conflict(message),
+            E::Forbidden(message) => Self::Forbidden(message),
+            E::Database(error) => Self::Internal(error.into()),
+            E::Other(error) => Self::Internal(error),
         }
     }
 }

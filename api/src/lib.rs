@@ -59,6 +59,8 @@ impl Deref for AppState {
 
 /// No request may take longer than this; Twilio gives up at 15 seconds.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Operators' requests may wait longer: a drain waits for jobs in flight, a bulk retry is paced.
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug)]
 pub struct Application {
@@ -117,18 +119,43 @@ fn router(state: AppState) -> Router {
         .route("/twilio/status", post(routes::voice::status))
         .route("/twilio/sms-status", post(routes::voice::sms_status))
         .route("/twilio/sms", post(routes::voice::sms_incoming))
-        .route_layer(middleware::from_fn_with_state(state.clone(), twilio::verify));
+        .route_layer(middleware::from_fn_with_state(state.clone(), twilio::verify))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT));
+    use routes::ops;
     let admin = Router::new()
+        .route("/admin/api/whoami", get(ops::whoami))
         .route("/admin/api/appointments", get(routes::admin::appointments))
-        .route_layer(middleware::from_fn_with_state(state.clone(), routes::admin::require_token));
+        .route("/admin/api/appointments/{id}", get(ops::appointment))
+        .route("/admin/api/appointments/{id}/cancel", post(ops::cancel_appointment))
+        .route("/admin/api/calls/{call_sid}/timeline", get(ops::timeline))
+        .route("/admin/api/queues", get(ops::queues))
+        .route("/admin/api/queues/pause", post(ops::pause))
+        .route("/admin/api/queues/resume", post(ops::resume))
+        .route("/admin/api/queues/drain", post(ops::drain))
+        .route("/admin/api/dead-letters", get(ops::dead_letters))
+        .route("/admin/api/dead-letters/retry", post(ops::retry_dead_letters))
+        .route("/admin/api/dead-letters/discard", post(ops::discard_dead_letters))
+        .route("/admin/api/dead-letters/purge", post(ops::purge_dead_letters))
+        .route("/admin/api/dead-letters/{id}", get(ops::dead_letter))
+        .route("/admin/api/workflows", get(ops::workflows))
+        .route("/admin/api/workflows/{id}", get(ops::workflow))
+        .route("/admin/api/workflows/{id}/resume", post(ops::resume_workflow))
+        .route("/admin/api/workflows/{id}/cancel", post(ops::cancel_workflow))
+        .route("/admin/api/audit", get(ops::audit))
+        .route("/admin/api/tokens", get(ops::tokens).post(ops::create_token))
+        .route("/admin/api/businesses", get(ops::businesses))
+        .route_layer(middleware::from_fn_with_state(state.clone(), routes::admin::require_token))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, ADMIN_TIMEOUT));
     Router::new()
         .merge(twilio)
         .merge(admin)
-        .merge(routes::health::router(routes::health::Ops {
-            services: state.services.clone(),
-            names: state.config.namespace.clone(),
-        }))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .merge(
+            routes::health::router(routes::health::Ops {
+                services: state.services.clone(),
+                names: state.config.namespace.clone(),
+            })
+            .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT)),
+        )
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

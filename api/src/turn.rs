@@ -169,11 +169,14 @@ static COPIES_IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_
 /// answered either way, so the copy is written after the answer rather than before it. A copy
 /// written late never replaces a later turn's (`sessions::keep` is guarded by the turn number),
 /// and losing one needs Redis and this process to fail within the same few milliseconds.
-async fn keep_copy(state: &AppState, session: &Session, turn: u32, twiml: &str) {
+async fn keep_copy(state: &AppState, session: &Session, turn: u32, twiml: &str, params: &TwilioParams) {
     let write = {
         let (pool, session, twiml) = (state.pool.clone(), session.clone(), twiml.to_owned());
+        let (speech, digits) = (params.text("SpeechResult").to_owned(), params.text("Digits").to_owned());
         async move {
-            if let Err(error) = postgres::sessions::keep(&pool, &session, turn, &twiml).await {
+            let heard =
+                postgres::sessions::Heard { speech: &speech, digits: &digits, stage: stage_name(&session.stage) };
+            if let Err(error) = postgres::sessions::keep(&pool, &session, turn, &twiml, heard).await {
                 let call = &session.call_sid;
                 tracing::warn!(call.sid = %call, %error, "could not keep a copy of the session in PostgreSQL");
             }
@@ -332,7 +335,7 @@ async fn attempt(
     let twiml = twiml::render(&reply, session.turn);
     match state.sessions.save(version, &session, this_turn, &twiml).await? {
         Saved::Saved => {
-            keep_copy(state, &session, this_turn, &twiml).await;
+            keep_copy(state, &session, this_turn, &twiml, params).await;
             laps.lap("save");
             tracing::Span::current().record("stage", stage_name(&session.stage));
             tracing::info!(

@@ -49,6 +49,8 @@ enum Command {
     },
     /// Operators' commands.
     Admin {
+        #[command(flatten)]
+        output: admin::ops::Output,
         #[command(subcommand)]
         command: AdminCommand,
     },
@@ -81,6 +83,8 @@ enum AdminCommand {
         #[command(subcommand)]
         command: BusinessCommand,
     },
+    #[command(flatten)]
+    Ops(admin::ops::OpsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -164,7 +168,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let config = Config::from_env()?;
             bench::floor::serve(config.port, &config.redis_url, config.namespace.as_str()).await
         }
-        Command::Admin { command } => run_admin(command).await,
+        Command::Admin { output, command } => run_admin(command, output).await,
         Command::Parse { kind, text, lang, now, tz } => {
             let out = parse::run(kind, &text, lang, now.unwrap_or_else(Utc::now), tz);
             println!("{out}");
@@ -173,11 +177,20 @@ async fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
-async fn run_admin(command: AdminCommand) -> anyhow::Result<()> {
+async fn run_admin(command: AdminCommand, output: admin::ops::Output) -> anyhow::Result<()> {
     let config = Config::from_env()?;
     let pool = adapters::postgres::connect(&config.database_url, 2).await?;
     adapters::postgres::migrate(&pool).await?;
-    let AdminCommand::Business { command } = command;
+    let command = match command {
+        AdminCommand::Business { command } => command,
+        AdminCommand::Ops(command) => {
+            let connect_ops = async || {
+                let services = bootstrap::connect(&config).await?;
+                Ok(adapters::admin::Ops::new(&services, config.namespace.clone()))
+            };
+            return admin::ops::run(&pool, connect_ops, command, output).await;
+        }
+    };
     use adapters::postgres::businesses::{self, Profile};
     match command {
         BusinessCommand::List => {

@@ -374,44 +374,64 @@ impl TestApp {
         None
     }
 
-    /// Takes every message from a kind's dead letters: (headers as text, payload).
+    /// A kind's dead letters, as the worker's keeper stored them in PostgreSQL: (headers as
+    /// text, payload), oldest first.
     pub async fn dead_letters(
         &self,
         kind: workflows::jobs::JobKind,
     ) -> Vec<(std::collections::BTreeMap<String, String>, Vec<u8>)> {
-        use lapin::options::BasicGetOptions;
-        let amqp = self.amqp().await;
-        let channel = amqp.create_channel().await.expect("channel");
-        let mut out = Vec::new();
-        while let Some(message) = channel
-            .basic_get(self.config.namespace.dead_letter_queue(kind).into(), BasicGetOptions { no_ack: true })
+        let rows: Vec<(Value, Vec<u8>)> = sqlx::query_as(
+            "select headers, payload from dead_letters where kind = $1 order by dead_at, dead_letter_id",
+        )
+        .bind(kind.name())
+        .fetch_all(&self.pool)
+        .await
+        .expect("dead letters");
+        rows.into_iter()
+            .map(|(headers, payload)| {
+                let headers = headers
+                    .as_object()
+                    .map(|map| {
+                        map.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect()
+                    })
+                    .unwrap_or_default();
+                (headers, payload)
+            })
+            .collect()
+    }
+
+    /// `POST`s JSON to the admin API with `token` (None: ADMIN_TOKEN): (status, JSON body).
+    pub async fn admin_post(&self, path: &str, body: Value, token: Option<&str>) -> (reqwest::StatusCode, Value) {
+        use secrecy::ExposeSecret as _;
+        let admin = self.config.admin_token.as_ref().map(|t| t.expose_secret().to_owned()).unwrap_or_default();
+        let response = reqwest::Client::new()
+            .post(format!("{}{path}", self.base_url))
+            .bearer_auth(token.unwrap_or(&admin))
+            .json(&body)
+            .send()
             .await
-            .expect("basic.get")
-        {
-            let headers = message
-                .delivery
-                .properties
-                .headers()
-                .as_ref()
-                .map(|h| {
-                    h.inner()
-                        .iter()
-                        .map(|(k, v)| {
-                            let text = match v {
-                                lapin::types::AMQPValue::LongString(s) => {
-                                    String::from_utf8_lossy(s.as_bytes()).into_owned()
-                                }
-                                other => format!("{other:?}"),
-                            };
-                            (k.to_string(), text)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.push((headers, message.delivery.data.clone()));
+            .expect("admin API answers");
+        let status = response.status();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// Runs `bella admin …` against this app (its database, Redis and RabbitMQ namespace):
+    /// (success, stdout, stderr).
+    pub async fn bella_admin(&self, args: &[&str]) -> (bool, String, String) {
+        let mut command = tokio::process::Command::new(process::bella_binary());
+        command.arg("admin").args(args).env_clear().envs(&self.env).stdin(std::process::Stdio::null());
+        for key in ["PATH", "HOME", "USER"] {
+            if let Some(value) = std::env::var_os(key) {
+                command.env(key, value);
+            }
         }
-        amqp.close(200, "OK".into()).await.ok();
-        out
+        let output = command.output().await.expect("bella admin runs");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
     }
 
     /// A value from the test's database.

@@ -12,9 +12,12 @@
 //! | the job panicked | a retryable failure |
 //! | the worker died | the broker redelivers; the job's idempotency key finds the effect done |
 
+use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use adapters::admin;
 use adapters::amqp::PUBLISHED_MS;
 use adapters::amqp::Publisher;
 use adapters::metrics::{JOB_FAILURES, JOB_PICKUP_SECONDS, JOB_SECONDS, JOBS, JOBS_IN_FLIGHT, SMS};
@@ -26,10 +29,10 @@ use futures_util::StreamExt as _;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
-use lapin::{BasicProperties, Channel, Consumer};
+use lapin::{BasicProperties, Channel};
 use rand::Rng as _;
 use sqlx::PgPool;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
@@ -55,6 +58,10 @@ pub struct WorkerOptions {
     pub sending: Sending,
     /// The model asked to repair misheard answers (none: each repair reports that it could not).
     pub model: Option<LanguageModel>,
+    /// The kinds this worker consumes.
+    pub kinds: Vec<JobKind>,
+    /// Whether this worker also moves its kinds' dead letters into PostgreSQL.
+    pub keep_dead_letters: bool,
 }
 
 impl Default for WorkerOptions {
@@ -65,6 +72,8 @@ impl Default for WorkerOptions {
             failpoints: Failpoints::default(),
             sending: Sending::default(),
             model: None,
+            kinds: JobKind::ALL.to_vec(),
+            keep_dead_letters: true,
         }
     }
 }
@@ -123,55 +132,263 @@ impl Worker {
             sending: self.options.sending.clone(),
             model: self.options.model.clone(),
         };
+        let worker_id = format!(
+            "{}:{}:{}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into()),
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..6]
+        );
+        let gauges: Arc<Vec<(JobKind, Arc<Gauge>)>> =
+            Arc::new(self.options.kinds.iter().map(|kind| (*kind, Arc::new(Gauge::default()))).collect());
+        // Read the queue controls before consuming anything: a kind paused before a deploy stays
+        // paused in the workers the deploy starts.
+        let initial = admin::queues::paused_kinds(&self.services.pool).await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "could not read the queue controls; consuming every kind");
+            HashSet::new()
+        });
+        let (controls_tx, controls) = watch::channel(initial);
+        let background = CancellationToken::new();
+        let watcher = tokio::spawn(watch_controls(self.services.pool.clone(), controls_tx, background.clone()));
+        let heart = tokio::spawn(heartbeat(
+            self.services.redis.clone(),
+            self.names.clone(),
+            worker_id.clone(),
+            gauges.clone(),
+            background.clone(),
+        ));
         let mut consumers = Vec::new();
-        for kind in JobKind::ALL {
+        for (kind, gauge) in gauges.iter() {
+            let kind = *kind;
             let channel = self.services.amqp.create_channel().await.context("opening a consumer channel")?;
             channel
                 .basic_qos(self.options.prefetch, BasicQosOptions::default())
                 .await
                 .context("setting the prefetch")?;
-            let tag = format!("bella-worker-{}-{}-{}", kind.name(), std::process::id(), uuid::Uuid::new_v4().simple());
-            let consumer = channel
-                .basic_consume(
-                    self.names.queue(kind).into(),
-                    tag.clone().into(),
-                    BasicConsumeOptions::default(),
-                    FieldTable::default(),
-                )
-                .await
-                .with_context(|| format!("consuming {}", self.names.queue(kind)))?;
-            tracing::info!(job.kind = kind.name(), queue = %self.names.queue(kind), "worker consuming");
             consumers.push(tokio::spawn(consume(
                 channel,
-                consumer,
-                tag,
+                self.names.queue(kind),
+                kind,
                 context.clone(),
                 self.options.concurrency,
                 shutdown.clone(),
+                controls.clone(),
+                gauge.clone(),
             )));
         }
-        for consumer in consumers {
-            consumer.await.context("a consumer task failed")??;
+        let mut keepers = Vec::new();
+        if self.options.keep_dead_letters {
+            for kind in self.options.kinds.iter().copied() {
+                let channel = self.services.amqp.create_channel().await.context("opening a keeper channel")?;
+                channel.basic_qos(32, BasicQosOptions::default()).await.context("setting the prefetch")?;
+                keepers.push(tokio::spawn(keep_dead_letters(
+                    channel,
+                    self.names.dead_letter_queue(kind),
+                    kind,
+                    self.services.pool.clone(),
+                    shutdown.clone(),
+                )));
+            }
         }
-        Ok(())
+        let mut failed = None;
+        for consumer in consumers.into_iter().chain(keepers) {
+            match consumer.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => failed = failed.or(Some(error)),
+                Err(join) => failed = failed.or(Some(anyhow::anyhow!("a consumer task failed: {join}"))),
+            }
+        }
+        background.cancel();
+        let _ = watcher.await;
+        let _ = heart.await;
+        if let Err(error) = admin::queues::farewell(&self.services.redis, &self.names, &worker_id).await {
+            tracing::debug!(%error, "could not remove the worker's heartbeat");
+        }
+        failed.map_or(Ok(()), Err)
     }
 }
 
+/// What one kind's consumer reports in the worker's heartbeat.
+#[derive(Debug, Default)]
+struct Gauge {
+    consuming: AtomicBool,
+    in_flight: AtomicU64,
+}
+
+/// Follows the queue controls in PostgreSQL: the set of paused kinds, read every
+/// [`admin::queues::CONTROL_POLL`]. A failed read keeps the last known state.
+async fn watch_controls(pool: PgPool, controls: watch::Sender<HashSet<JobKind>>, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(admin::queues::CONTROL_POLL) => {}
+        }
+        match admin::queues::paused_kinds(&pool).await {
+            Ok(paused) => {
+                controls.send_if_modified(|current| {
+                    let changed = *current != paused;
+                    if changed {
+                        tracing::info!(paused = ?paused.iter().map(|k| k.name()).collect::<Vec<_>>(), "queue controls changed");
+                        *current = paused;
+                    }
+                    changed
+                });
+            }
+            Err(error) => tracing::debug!(%error, "could not read the queue controls"),
+        }
+    }
+}
+
+/// Writes this worker's heartbeat (what it consumes, what it holds in flight) every second.
+async fn heartbeat(
+    redis: redis::aio::ConnectionManager,
+    names: Namespace,
+    worker: String,
+    gauges: Arc<Vec<(JobKind, Arc<Gauge>)>>,
+    stop: CancellationToken,
+) {
+    loop {
+        let beat = admin::queues::Heartbeat {
+            worker: worker.clone(),
+            kinds: gauges
+                .iter()
+                .map(|(kind, gauge)| {
+                    let state = admin::queues::KindState {
+                        consuming: gauge.consuming.load(Ordering::Relaxed),
+                        in_flight: gauge.in_flight.load(Ordering::Relaxed),
+                    };
+                    (kind.name().to_owned(), state)
+                })
+                .collect(),
+            at_ms: admin::queues::now_ms(),
+        };
+        if let Err(error) = admin::queues::beat(&redis, &names, &beat).await {
+            tracing::debug!(%error, "could not write the worker's heartbeat");
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(admin::queues::HEARTBEAT_EVERY) => {}
+        }
+    }
+}
+
+/// Why a consumer stopped taking deliveries.
+enum Stop {
+    Shutdown,
+    Paused,
+    /// The broker ended the consumer (the queue was deleted).
+    Ended,
+}
+
+/// Consumes one kind until `shutdown`: stops taking deliveries while the kind is paused (its
+/// jobs in flight finish), and starts again when it is resumed.
+#[allow(clippy::too_many_arguments)]
 async fn consume(
     channel: Channel,
-    mut consumer: Consumer,
-    tag: String,
+    queue: String,
+    kind: JobKind,
     context: JobContext,
     concurrency: usize,
     shutdown: CancellationToken,
+    mut controls: watch::Receiver<HashSet<JobKind>>,
+    gauge: Arc<Gauge>,
 ) -> anyhow::Result<()> {
     let permits = Arc::new(Semaphore::new(concurrency.max(1)));
     let tracker = TaskTracker::new();
-    loop {
-        let permit = tokio::select! {
-            () = shutdown.cancelled() => break,
-            permit = permits.clone().acquire_owned() => permit.context("the job semaphore closed")?,
+    let spawn = |delivery: Delivery| {
+        let context = context.clone();
+        let gauge = gauge.clone();
+        gauge.in_flight.fetch_add(1, Ordering::Relaxed);
+        let permits = permits.clone();
+        tracker.spawn(async move {
+            // Deliveries taken after a cancel still run; they wait for a permit like any other.
+            let permit = permits.acquire_owned().await;
+            process(&context, delivery).await;
+            drop(permit);
+            gauge.in_flight.fetch_sub(1, Ordering::Relaxed);
+        });
+    };
+    'consuming: loop {
+        // Paused: wait to be resumed (or stopped).
+        if controls.borrow().contains(&kind) {
+            tracing::info!(job.kind = kind.name(), "paused: not consuming");
+            tokio::select! {
+                () = shutdown.cancelled() => break 'consuming,
+                resumed = controls.wait_for(|paused| !paused.contains(&kind)) => {
+                    if resumed.is_err() { break 'consuming; }
+                }
+            }
+        }
+        let tag = format!("bella-worker-{}-{}-{}", kind.name(), std::process::id(), uuid::Uuid::new_v4().simple());
+        let mut consumer = channel
+            .basic_consume(
+                queue.as_str().into(),
+                tag.clone().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .with_context(|| format!("consuming {queue}"))?;
+        gauge.consuming.store(true, Ordering::Relaxed);
+        tracing::info!(job.kind = kind.name(), %queue, "worker consuming");
+        let stop = loop {
+            // Take a delivery only when a job slot is free: deliveries left with the broker can
+            // go to another worker.
+            let permit = tokio::select! {
+                () = shutdown.cancelled() => break Stop::Shutdown,
+                _ = controls.wait_for(|paused| paused.contains(&kind)) => break Stop::Paused,
+                permit = permits.clone().acquire_owned() => permit.context("the job semaphore closed")?,
+            };
+            let next = tokio::select! {
+                () = shutdown.cancelled() => break Stop::Shutdown,
+                _ = controls.wait_for(|paused| paused.contains(&kind)) => break Stop::Paused,
+                next = consumer.next() => next,
+            };
+            drop(permit);
+            match next {
+                Some(Ok(delivery)) => spawn(delivery),
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "consumer interrupted; waiting for the connection to recover");
+                    channel.wait_for_recovery(error).await.context("the broker connection could not recover")?;
+                }
+                None => break Stop::Ended,
+            }
         };
+        // Stop the broker from sending more; deliveries it had already sent are run (they are
+        // in flight), then the consumer's stream ends.
+        if let Err(error) = channel.basic_cancel(tag.into(), BasicCancelOptions::default()).await {
+            tracing::warn!(%error, "could not cancel the consumer cleanly");
+        }
+        gauge.consuming.store(false, Ordering::Relaxed);
+        while let Ok(Some(Ok(delivery))) = tokio::time::timeout(Duration::from_secs(2), consumer.next()).await {
+            spawn(delivery);
+        }
+        match stop {
+            Stop::Paused => continue 'consuming,
+            Stop::Shutdown | Stop::Ended => break 'consuming,
+        }
+    }
+    // Let the jobs in flight finish and acknowledge.
+    tracker.close();
+    tracker.wait().await;
+    tracing::info!(job.kind = kind.name(), "consumer stopped");
+    Ok(())
+}
+
+/// Moves one kind's dead letters from RabbitMQ into PostgreSQL, where operators work on them;
+/// each is acknowledged after it is committed.
+async fn keep_dead_letters(
+    channel: Channel,
+    queue: String,
+    kind: JobKind,
+    pool: PgPool,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let tag = format!("bella-keeper-{}-{}-{}", kind.name(), std::process::id(), uuid::Uuid::new_v4().simple());
+    let mut consumer = channel
+        .basic_consume(queue.as_str().into(), tag.clone().into(), BasicConsumeOptions::default(), FieldTable::default())
+        .await
+        .with_context(|| format!("consuming {queue}"))?;
+    loop {
         let next = tokio::select! {
             () = shutdown.cancelled() => break,
             next = consumer.next() => next,
@@ -179,26 +396,52 @@ async fn consume(
         let delivery = match next {
             Some(Ok(delivery)) => delivery,
             Some(Err(error)) => {
-                tracing::warn!(%error, "consumer interrupted; waiting for the connection to recover");
                 channel.wait_for_recovery(error).await.context("the broker connection could not recover")?;
                 continue;
             }
             None => break,
         };
-        let context = context.clone();
-        tracker.spawn(async move {
-            process(&context, delivery).await;
-            drop(permit);
-        });
+        let headers = header_texts(&delivery);
+        let incoming = admin::dead_letters::Incoming { kind: kind.name(), payload: &delivery.data, headers };
+        match admin::dead_letters::keep(&pool, &incoming).await {
+            Ok(new) => {
+                if new {
+                    tracing::info!(job.kind = kind.name(), "dead letter kept for operators");
+                }
+                if let Err(error) = delivery.ack(BasicAckOptions::default()).await {
+                    tracing::warn!(%error, "could not acknowledge a kept dead letter; it will be kept once");
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not keep a dead letter; handing it back");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let _ = delivery.nack(BasicNackOptions { requeue: true, ..BasicNackOptions::default() }).await;
+            }
+        }
     }
-    // Stop the broker from sending more, then let the jobs in flight finish and acknowledge.
-    if let Err(error) = channel.basic_cancel(tag.into(), BasicCancelOptions::default()).await {
-        tracing::warn!(%error, "could not cancel the consumer cleanly");
-    }
-    tracker.close();
-    tracker.wait().await;
-    tracing::info!("consumer stopped");
+    let _ = channel.basic_cancel(tag.into(), BasicCancelOptions::default()).await;
     Ok(())
+}
+
+/// A message's headers as text, for the dead letters' record.
+fn header_texts(delivery: &Delivery) -> std::collections::BTreeMap<String, String> {
+    delivery
+        .properties
+        .headers()
+        .as_ref()
+        .map(|table| table.inner().iter().map(|(name, value)| (name.to_string(), value_text(value))).collect())
+        .unwrap_or_default()
+}
+
+fn value_text(value: &AMQPValue) -> String {
+    match value {
+        AMQPValue::LongString(s) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
+        AMQPValue::ShortString(s) => s.to_string(),
+        other => match integer(Some(other)) {
+            Some(n) => n.to_string(),
+            None => format!("{other:?}"),
+        },
+    }
 }
 
 fn header<'a>(delivery: &'a Delivery, name: &str) -> Option<&'a AMQPValue> {
@@ -396,6 +639,12 @@ async fn dead_letter(
     let mut properties = republished(delivery, attempt, class, reason);
     let mut table = properties.headers().clone().unwrap_or_default();
     table.insert(ShortString::from(headers::DEAD_AT), AMQPValue::LongLongInt(chrono::Utc::now().timestamp()));
+    // Names this dead-lettering, so that the keeper keeps it once however often it is delivered.
+    let dead_id = uuid::Uuid::now_v7().to_string();
+    table.insert(
+        ShortString::from(admin::dead_letters::DEAD_ID_HEADER),
+        AMQPValue::LongString(LongString::from(dead_id.into_bytes())),
+    );
     properties = properties.with_headers(table);
     let exchange = context.publisher.names().dead_letter_exchange();
     settle(delivery, context.publisher.send(&exchange, kind, &delivery.data, properties, PUBLISH_TIMEOUT).await).await;

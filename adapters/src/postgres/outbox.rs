@@ -21,6 +21,14 @@ pub struct Pending {
 /// Writes `job` to the outbox, once: a second write of the same job changes nothing. Returns
 /// whether it was written now. The current trace goes with it.
 pub async fn enqueue(conn: &mut PgConnection, job: &Job) -> Result<bool, sqlx::Error> {
+    enqueue_as(conn, job.idempotency_key(), job).await
+}
+
+/// Writes `job` to the outbox under `key` rather than the job's own idempotency key: for an
+/// operator's retry or resume, which publishes a job again once per request
+/// (`retry:{dead_letter_id}`, `resume:{run}:{n}`), while the job's own key still guards its
+/// effect.
+pub async fn enqueue_as(conn: &mut PgConnection, key: &str, job: &Job) -> Result<bool, sqlx::Error> {
     let payload = serde_json::to_value(job).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let trace = crate::trace_context::current();
     let inserted = sqlx::query(
@@ -28,7 +36,7 @@ pub async fn enqueue(conn: &mut PgConnection, job: &Job) -> Result<bool, sqlx::E
          values ($1, $2, $3, $4, $5)
          on conflict (idempotency_key) do nothing",
     )
-    .bind(job.idempotency_key())
+    .bind(key)
     .bind(job.kind().name())
     .bind(job.kind().name())
     .bind(payload)

@@ -10,14 +10,29 @@ use sqlx::PgPool;
 use workflows::CallSid;
 use workflows::dialogue::Session;
 
-/// Keeps a copy of `session` and of the TwiML answered for `turn`. A copy of a later turn is never
-/// replaced by an earlier one.
+/// What a turn heard, for the call's timeline (`call_turns`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Heard<'a> {
+    pub speech: &'a str,
+    pub digits: &'a str,
+    /// The dialogue's stage after the turn.
+    pub stage: &'a str,
+}
+
+/// Keeps a copy of `session` and of the TwiML answered for `turn`, and records the turn for the
+/// call's timeline. A copy of a later turn is never replaced by an earlier one.
 ///
 /// Committed without waiting for the disk (`synchronous_commit = off`, for this transaction
 /// only): the copy is the fallback for a Redis restart, and a PostgreSQL crash losing the last
 /// fraction of a second of copies costs at most a repeated question, while waiting for the WAL
 /// flush on every turn would put a disk write in every caller's wait.
-pub async fn keep(pool: &PgPool, session: &Session, turn: u32, reply: &str) -> Result<(), sqlx::Error> {
+pub async fn keep(
+    pool: &PgPool,
+    session: &Session,
+    turn: u32,
+    reply: &str,
+    heard: Heard<'_>,
+) -> Result<(), sqlx::Error> {
     let data = serde_json::to_value(session).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let mut tx = pool.begin().await?;
     sqlx::query("set local synchronous_commit = off").execute(&mut *tx).await?;
@@ -33,6 +48,18 @@ pub async fn keep(pool: &PgPool, session: &Session, turn: u32, reply: &str) -> R
     .bind(i32::try_from(session.turn).unwrap_or(i32::MAX))
     .bind(data)
     .bind(i32::try_from(turn).unwrap_or(i32::MAX))
+    .bind(reply)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "insert into call_turns (call_sid, turn, heard, digits, stage, reply) values ($1, $2, $3, $4, $5, $6)
+         on conflict (call_sid, turn) do nothing",
+    )
+    .bind(session.call_sid.as_str())
+    .bind(i32::try_from(turn).unwrap_or(i32::MAX))
+    .bind((!heard.speech.is_empty()).then_some(heard.speech))
+    .bind((!heard.digits.is_empty()).then_some(heard.digits))
+    .bind(heard.stage)
     .bind(reply)
     .execute(&mut *tx)
     .await?;
@@ -76,6 +103,8 @@ pub async fn forget(pool: &PgPool, call: &CallSid) -> Result<u64, sqlx::Error> {
             .execute(pool)
             .await?
             .rows_affected();
+        // The timeline of a call is kept for operators for 90 days.
+        sqlx::query("delete from call_turns where at < now() - interval '90 days'").execute(pool).await?;
     }
     Ok(forgotten)
 }

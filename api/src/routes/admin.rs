@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use adapters::admin::{self, Actor, Role};
 use adapters::config::token_matches;
 use adapters::postgres::appointments::{self, Filter};
 use axum::Json;
@@ -18,24 +19,41 @@ use workflows::BusinessId;
 use crate::AppState;
 use crate::error::ApiError;
 
-/// Refuses, with 401, any request without `Authorization: Bearer <ADMIN_TOKEN>`.
-pub async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let Some(expected) = &state.config.admin_token else {
-        return ApiError::Unauthorized("the admin API is disabled: set ADMIN_TOKEN").into_response();
-    };
+/// Refuses, with 401, any request without a valid bearer token: `ADMIN_TOKEN`, or a token made
+/// by `bella admin token create`. The token's holder goes into the request as an [`Actor`] for
+/// the handlers (roles) and the audit log.
+pub async fn require_token(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    match presented {
-        Some(token) if token_matches(expected, token) => next.run(request).await,
-        Some(_) => ApiError::Unauthorized("invalid bearer token").into_response(),
-        None => {
-            ApiError::Unauthorized("missing bearer token: send Authorization: Bearer <ADMIN_TOKEN>").into_response()
+        .map(str::trim)
+        .map(str::to_owned);
+    let Some(token) = presented else {
+        return ApiError::Unauthorized("missing bearer token: send Authorization: Bearer <token>").into_response();
+    };
+    match actor_for(&state, &token).await {
+        Ok(Some(actor)) => {
+            request.extensions_mut().insert(actor);
+            next.run(request).await
         }
+        Ok(None) => ApiError::Unauthorized("invalid bearer token").into_response(),
+        Err(error) => ApiError::Internal(error.into()).into_response(),
     }
+}
+
+/// The holder of `token`: the `ADMIN_TOKEN` operator, or a token from the database.
+pub async fn actor_for(state: &AppState, token: &str) -> Result<Option<Actor>, sqlx::Error> {
+    if let Some(expected) = &state.config.admin_token
+        && token_matches(expected, token)
+    {
+        return Ok(Some(Actor { name: "token:admin-token".into(), role: Role::Operator }));
+    }
+    if token.is_empty() {
+        return Ok(None);
+    }
+    admin::tokens::authenticate(&state.pool, token).await
 }
 
 /// One appointment as the admin API shows it: phone in E.164, times in RFC 3339 with the

@@ -2,3 +2,4 @@
 //! library code the admin API uses.
 
 pub mod business;
+pub mod ops;

@@ -10,6 +10,7 @@ mod conversations;
 mod durability;
 mod jobs;
 mod observability;
+mod operations;
 mod repair;
 mod security;
 mod sms;

@@ -165,7 +165,15 @@ async fn a_poison_message(tally: &mut Tally) {
         .expect("published");
     let calls = place(&app, 0, 1).await;
     finish(scenario, &app, &twilio, &calls, 1, running, tally).await;
-    let dead = app.dead_letters(JobKind::BookAppointment).await;
+    // The worker's keeper moves the dead letter into PostgreSQL: give it a moment.
+    let mut dead = app.dead_letters(JobKind::BookAppointment).await;
+    for _ in 0..50 {
+        if !dead.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        dead = app.dead_letters(JobKind::BookAppointment).await;
+    }
     let explained = dead.len() == 1 && dead[0].0.get("x-bella-error").is_some_and(|e| e.contains("undecodable"));
     if !explained {
         println!("  {scenario}: expected one dead letter saying why, found {dead:?}");

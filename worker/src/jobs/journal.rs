@@ -16,9 +16,11 @@ pub enum Started {
     New(Uuid),
     /// A previous delivery committed this run: its recorded outcome.
     Finished(JobOutcome),
-    /// A run that exists but did not finish (from a release that split steps across
-    /// transactions): go on with it.
+    /// A run that exists but did not finish (a retry, a redelivery, or an operator's resume): go
+    /// on with it.
     Unfinished(Uuid),
+    /// An operator cancelled the run: leave it alone.
+    Cancelled,
 }
 
 /// Creates the run for `key`, or finds the one a previous delivery created. The row is locked
@@ -58,6 +60,10 @@ pub async fn start(
     .fetch_one(&mut **tx)
     .await?;
     tracing::Span::current().record("workflow.id", tracing::field::display(id));
+    if status == "cancelled" {
+        tracing::info!(job.key = key, "the run was cancelled by an operator; not running it");
+        return Ok(Started::Cancelled);
+    }
     if !matches!(status.as_str(), "completed" | "failed" | "expired") {
         // Another delivery of an unfinished run (back from a retry tier, or redelivered).
         sqlx::query(
@@ -243,13 +249,50 @@ where
             tracing::info!(job.key = run.key, "job already done; reporting its recorded outcome");
             return Ok(outcome);
         }
-        Started::New(id) | Started::Unfinished(id) => id,
+        Started::Cancelled => {
+            tx.commit().await?;
+            return Ok(cancelled());
+        }
+        Started::New(id) => id,
+        Started::Unfinished(id) => {
+            // A step the journal records as done is not done again (a resumed run): its recorded
+            // output is the outcome.
+            if let Some(outcome) = succeeded(&mut tx, id, step).await? {
+                tracing::info!(job.key = run.key, step, "step already succeeded; skipping it");
+                finish_run(&mut tx, id, &StepEnd::of(&outcome)?).await?;
+                tx.commit().await?;
+                return Ok(outcome);
+            }
+            id
+        }
     };
     begin_step(&mut tx, id, step, 1, run.input).await?;
     let outcome = effect(&mut tx, id).await?;
     finish(&mut tx, id, step, &outcome).await?;
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// The outcome reported for a run an operator cancelled.
+pub fn cancelled() -> JobOutcome {
+    JobOutcome::Rejected { reason: "cancelled by an operator".to_owned() }
+}
+
+/// The recorded outcome of `step` if it already succeeded.
+pub async fn succeeded(
+    tx: &mut Transaction<'_, Postgres>,
+    run: Uuid,
+    step: &str,
+) -> Result<Option<JobOutcome>, JobError> {
+    let output: Option<Value> = sqlx::query_scalar(
+        "select output from workflow_steps where workflow_run_id = $1 and step = $2 and status = 'succeeded'",
+    )
+    .bind(run)
+    .bind(step)
+    .fetch_optional(&mut **tx)
+    .await?
+    .flatten();
+    Ok(output.and_then(|output| serde_json::from_value(output).ok()))
 }
 
 /// Records a failed delivery on the job's run, outside the job's own transaction (which rolled
@@ -272,7 +315,7 @@ pub async fn record_failure(
                 attempts = case when workflow_runs.status = 'running' then workflow_runs.attempts
                                 else workflow_runs.attempts + 1 end,
                 updated_at = now()
-          where workflow_runs.status not in ('completed', 'failed', 'expired')",
+          where workflow_runs.status not in ('completed', 'failed', 'expired', 'cancelled')",
     )
     .bind(Uuid::now_v7())
     .bind(run.kind.name())

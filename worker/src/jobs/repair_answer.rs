@@ -39,6 +39,10 @@ pub async fn run(pool: &PgPool, model: Option<&LanguageModel>, job: &RepairAnswe
             tx.commit().await?;
             return Ok(outcome);
         }
+        journal::Started::Cancelled => {
+            tx.commit().await?;
+            return Ok(journal::cancelled());
+        }
         journal::Started::New(id) | journal::Started::Unfinished(id) => id,
     };
     let step_input = json!({

@@ -61,6 +61,10 @@ pub async fn run(pool: &PgPool, sending: &Sending, failpoints: &Failpoints, job:
             tx.commit().await?;
             return Ok("already sent".to_owned());
         }
+        journal::Started::Cancelled => {
+            tx.commit().await?;
+            return Ok("cancelled".to_owned());
+        }
         journal::Started::New(id) | journal::Started::Unfinished(id) => id,
     };
     journal::begin_step(&mut tx, run_id, STEP_SEND, 1, run.input.clone()).await?;

@@ -1,0 +1,226 @@
+//! Operators' verbs: one library behind the three faces (`bella admin …`, `/admin/api/…` and the
+//! web console), so that a verb behaves the same wherever it is called from.
+//!
+//! Every mutating verb
+//! - takes an [`Actor`] (who) and a reason (why), and writes one [`audit`] row with what it
+//!   applied to, how many things it changed and how it ended, in the same transaction as the
+//!   change when there is one;
+//! - is idempotent: asking again for what is already so changes nothing and says so
+//!   (`affected = 0`);
+//! - refuses a viewer ([`Actor::require_operator`]).
+//!
+//! | module | verbs |
+//! |---|---|
+//! | [`queues`] | stats, pause, resume, drain |
+//! | [`dead_letters`] | list, show, retry (dry run, rate limit, progress), discard, purge |
+//! | [`workflows`] | list, show (step journal), resume (after editing fields), cancel |
+//! | [`calls`] | appointment show and cancel, call timeline |
+//! | [`tokens`] | create, list, revoke, authenticate |
+//! | [`audit`] | list |
+
+pub mod audit;
+pub mod calls;
+pub mod dead_letters;
+pub mod queues;
+pub mod tokens;
+pub mod workflows;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// What the verbs that look at queues and workers need beyond PostgreSQL.
+#[derive(Clone)]
+pub struct Ops {
+    pub pool: sqlx::PgPool,
+    pub redis: ::redis::aio::ConnectionManager,
+    pub amqp: Arc<lapin::Connection>,
+    pub names: crate::Namespace,
+}
+
+impl std::fmt::Debug for Ops {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ops").field("names", &self.names).finish_non_exhaustive()
+    }
+}
+
+impl Ops {
+    pub fn new(services: &crate::Services, names: crate::Namespace) -> Self {
+        Self { pool: services.pool.clone(), redis: services.redis.clone(), amqp: services.amqp.clone(), names }
+    }
+}
+
+/// What a token (or a person at the CLI) may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads everything, changes nothing.
+    Viewer,
+    /// Reads and changes: pause, retry, resume, cancel, edit.
+    Operator,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Operator => "operator",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "viewer" => Ok(Self::Viewer),
+            "operator" => Ok(Self::Operator),
+            other => Err(format!("role must be viewer or operator, not {other:?}")),
+        }
+    }
+}
+
+/// Who is acting: written to the audit log with every action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    /// `token:alice`, `cli:root`, `console:alice`.
+    pub name: String,
+    pub role: Role,
+}
+
+impl Actor {
+    /// A person at the `bella` CLI: whoever can reach the database is an operator.
+    pub fn cli() -> Self {
+        let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+        Self { name: format!("cli:{user}"), role: Role::Operator }
+    }
+
+    pub fn require_operator(&self) -> Result<(), AdminError> {
+        match self.role {
+            Role::Operator => Ok(()),
+            Role::Viewer => Err(AdminError::Forbidden(format!(
+                "{} is a viewer: this needs an operator token (bella admin token create --role operator)",
+                self.name
+            ))),
+        }
+    }
+}
+
+/// Why an operator verb did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// The thing is not in a state the verb applies to (a running workflow cannot be resumed).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// The longest reason kept.
+pub const MAX_REASON: usize = 500;
+
+/// A reason as the audit log keeps it: required, trimmed, bounded.
+pub fn reason(text: &str) -> Result<String, AdminError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(AdminError::Invalid("a reason is required: say why (it goes to the audit log)".into()));
+    }
+    if text.chars().count() > MAX_REASON {
+        return Err(AdminError::Invalid(format!("the reason is longer than {MAX_REASON} characters")));
+    }
+    Ok(text.to_owned())
+}
+
+/// What a mutating verb did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// How many things changed (or, in a dry run, would change).
+    pub affected: u64,
+    pub dry_run: bool,
+    /// One line for a person: "3 dead letters retried", "already paused".
+    pub message: String,
+    /// The audit row written for it.
+    pub audit_id: i64,
+}
+
+/// Masks every run of ten or more digits (spaces, dashes, dots and parentheses allowed between
+/// them, not touching a letter) to its last four: `+1******0123`. For payloads and transcripts shown to
+/// operators, who need to tell numbers apart but not to read them.
+pub fn mask_phone_numbers(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() || (chars[i] == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
+            // The extent of a number-like run.
+            let mut j = i;
+            let mut digits = 0;
+            while j < chars.len() {
+                let c = chars[j];
+                if c.is_ascii_digit() {
+                    digits += 1;
+                } else {
+                    let separator = matches!(c, ' ' | '-' | '.' | '(' | ')') || (c == '+' && j == i);
+                    // A space ends the run unless more of the number follows it.
+                    let trailing_space = c == ' ' && !chars.get(j + 1).is_some_and(|n| n.is_ascii_digit() || *n == '(');
+                    if !separator || trailing_space {
+                        break;
+                    }
+                }
+                j += 1;
+            }
+            let boundary = |at: Option<&char>| !at.is_some_and(|c| c.is_alphanumeric());
+            let standalone = boundary(i.checked_sub(1).and_then(|k| chars.get(k))) && boundary(chars.get(j));
+            if digits >= 10 && standalone {
+                let mut seen = 0;
+                for &c in &chars[i..j] {
+                    if c.is_ascii_digit() {
+                        seen += 1;
+                        out.push(if digits - seen < 4 || (seen == 1 && chars[i] == '+') { c } else { '*' });
+                    } else {
+                        out.push(c);
+                    }
+                }
+            } else {
+                out.extend(&chars[i..j]);
+            }
+            i = j.max(i + 1);
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_numbers_are_masked_to_their_last_four_digits() {
+        assert_eq!(mask_phone_numbers(r#"{"phone":"+14165550123"}"#), r#"{"phone":"+1******0123"}"#);
+        assert_eq!(mask_phone_numbers("call 416-555-0123 now"), "call ***-***-0123 now");
+        assert_eq!(mask_phone_numbers("four one six: 416 555 0123."), "four one six: *** *** 0123.");
+        // Short numbers, dates, times, references and identifiers are not phone numbers.
+        let plain = r#"at 14:30 on 2026-12-01T15:00:00Z, ref 4K7Q, call CA12345678901234567890abcdef"#;
+        assert_eq!(mask_phone_numbers(plain), plain);
+        assert_eq!(mask_phone_numbers("attempt 3 of 6"), "attempt 3 of 6");
+    }
+
+    #[test]
+    fn reasons_are_required_and_bounded() {
+        assert!(reason("  ").is_err());
+        assert_eq!(reason(" deploy ").unwrap(), "deploy");
+        assert!(reason(&"x".repeat(MAX_REASON + 1)).is_err());
+    }
+}

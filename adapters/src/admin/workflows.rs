@@ -1,0 +1,467 @@
+//! Workflow runs: list, show the step journal, resume from the failed step (after editing a
+//! field if need be), cancel.
+//!
+//! Resuming publishes the run's job again through the outbox, under a key of its own
+//! (`resume:{audit_id}`), in the transaction that puts the run back to `retrying`. The worker then
+//! finds the run unfinished and carries on: steps the journal records as succeeded are not done
+//! again (the worker returns their recorded output), so only the failed step and those after it
+//! run. A booking whose appointment was made but whose text failed is resumed at its text: the
+//! text's ledger row goes back to `intended` (to the edited number, if one is given) and its
+//! `send_sms` job is published again, while the booking itself is left alone.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
+use uuid::Uuid;
+use workflows::jobs::{Job, SendSms};
+use workflows::{BusinessId, CallSid, E164};
+
+use super::audit::{self, Entry};
+use super::dead_letters::masked;
+use super::{Actor, AdminError, Outcome};
+
+/// Which runs to list.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Filter {
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    pub business: Option<Uuid>,
+    pub call_sid: Option<String>,
+    /// Created on or after this day (UTC).
+    pub from: Option<NaiveDate>,
+    /// Created on or before this day (UTC).
+    pub to: Option<NaiveDate>,
+}
+
+pub const STATUSES: [&str; 7] = ["running", "retrying", "completed", "failed", "dead_lettered", "cancelled", "expired"];
+
+/// A run in a list.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct RunSummary {
+    pub workflow_run_id: Uuid,
+    pub kind: String,
+    pub idempotency_key: String,
+    pub call_sid: Option<String>,
+    pub business_id: Option<Uuid>,
+    pub status: String,
+    pub attempts: i32,
+    pub error_class: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub trace_id: Option<String>,
+}
+
+const RUN_COLUMNS: &str = "select workflow_run_id, kind, idempotency_key, call_sid, business_id, status, attempts,
+    error_class, last_error, created_at, updated_at, trace_id from workflow_runs";
+
+pub async fn list(pool: &PgPool, filter: &Filter, limit: i64) -> Result<Vec<RunSummary>, AdminError> {
+    if let Some(status) = &filter.status
+        && !STATUSES.contains(&status.as_str())
+    {
+        return Err(AdminError::Invalid(format!("status must be one of {}, not {status:?}", STATUSES.join(", "))));
+    }
+    if let Some(kind) = &filter.kind {
+        super::queues::kinds(std::slice::from_ref(kind))?;
+    }
+    let mut query = QueryBuilder::new(RUN_COLUMNS);
+    query.push(" where true");
+    if let Some(status) = &filter.status {
+        query.push(" and status = ").push_bind(status.clone());
+    }
+    if let Some(kind) = &filter.kind {
+        query.push(" and kind = ").push_bind(kind.clone());
+    }
+    if let Some(business) = filter.business {
+        query.push(" and business_id = ").push_bind(business);
+    }
+    if let Some(call) = &filter.call_sid {
+        query.push(" and call_sid = ").push_bind(call.clone());
+    }
+    if let Some(from) = filter.from {
+        query.push(" and created_at >= ").push_bind(from.and_hms_opt(0, 0, 0).map(|d| d.and_utc()));
+    }
+    if let Some(to) = filter.to.and_then(|d| d.succ_opt()) {
+        query.push(" and created_at < ").push_bind(to.and_hms_opt(0, 0, 0).map(|d| d.and_utc()));
+    }
+    query.push(" order by created_at desc, workflow_run_id desc limit ").push_bind(limit.clamp(1, 5_000));
+    Ok(query.build_query_as().fetch_all(pool).await?)
+}
+
+/// One step of a run's journal.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Step {
+    pub step: String,
+    pub position: i32,
+    pub status: String,
+    pub attempts: i32,
+    pub error_class: Option<String>,
+    pub last_error: Option<String>,
+    pub output: Option<Value>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A run in full: its input (phone numbers masked), its steps, and what hangs off it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunDetail {
+    #[serde(flatten)]
+    pub run: RunSummary,
+    pub input: Value,
+    pub output: Option<Value>,
+    pub steps: Vec<Step>,
+    /// Its dead letters, oldest first.
+    pub dead_letters: Vec<super::dead_letters::Summary>,
+    /// Text messages it scheduled: kind, status, the number masked.
+    pub texts: Vec<Value>,
+}
+
+pub async fn show(pool: &PgPool, id: Uuid) -> Result<RunDetail, AdminError> {
+    let run: RunSummary = sqlx::query_as(sqlx::AssertSqlSafe(format!("{RUN_COLUMNS} where workflow_run_id = $1")))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(format!("no workflow run {id}")))?;
+    let (input, output): (Value, Option<Value>) =
+        sqlx::query_as("select input, output from workflow_runs where workflow_run_id = $1")
+            .bind(id)
+            .fetch_one(pool)
+            .await?;
+    let steps: Vec<Step> = sqlx::query_as(
+        "select step, position, status, attempts, error_class, last_error, output, started_at, finished_at
+           from workflow_steps where workflow_run_id = $1 order by position, started_at",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let filter = super::dead_letters::Filter { status: Some("any".into()), ..Default::default() };
+    let dead_letters = super::dead_letters::list(pool, &filter, 5_000)
+        .await?
+        .into_iter()
+        .filter(|d| d.job_key.as_deref() == Some(run.idempotency_key.as_str()))
+        .collect();
+    let texts: Vec<Value> = sqlx::query_scalar(
+        "select json_build_object('ledger_key', ledger_key, 'kind', kind, 'status', status, 'to',
+                to_phone, 'error_code', error_code, 'attempts', attempts, 'updated_at', updated_at)
+           from sms_messages where parent_run_id = $1 or ledger_key = $2 order by created_at",
+    )
+    .bind(id)
+    .bind(&run.idempotency_key)
+    .fetch_all(pool)
+    .await?;
+    Ok(RunDetail {
+        run,
+        input: masked(&input),
+        output: output.as_ref().map(masked),
+        steps: steps.into_iter().map(|s| Step { output: s.output.as_ref().map(masked), ..s }).collect(),
+        dead_letters,
+        texts: texts.iter().map(masked).collect(),
+    })
+}
+
+/// Fields of a job that identify it: never edited.
+const FIXED_FIELDS: [&str; 5] = ["type", "idempotency_key", "call_sid", "business_id", "attempt"];
+
+/// Applies `edits` (field → new value, as typed) to a job's JSON, checking each value.
+pub fn edit(input: &Value, edits: &BTreeMap<String, String>) -> Result<Value, AdminError> {
+    let mut job = input.clone();
+    let Some(fields) = job.as_object_mut() else {
+        return Err(AdminError::Conflict("this run's input is not a job: it cannot be edited".into()));
+    };
+    for (field, raw) in edits {
+        if FIXED_FIELDS.contains(&field.as_str()) {
+            return Err(AdminError::Invalid(format!("{field} identifies the job and cannot be edited")));
+        }
+        let Some(current) = fields.get(field) else {
+            let mut known: Vec<&String> = fields.keys().filter(|k| !FIXED_FIELDS.contains(&k.as_str())).collect();
+            known.sort();
+            let known: Vec<&str> = known.iter().map(|k| k.as_str()).collect();
+            return Err(AdminError::Invalid(format!("this job has no field {field:?}; it has {}", known.join(", "))));
+        };
+        let value = match field.as_str() {
+            "name" => json!(
+                workflows::extract::PersonName::parse(raw)
+                    .ok_or_else(|| AdminError::Invalid(format!("name {raw:?} is not a person's name")))?
+                    .as_str()
+            ),
+            "phone" => json!(
+                E164::parse(raw)
+                    .map_err(|e| AdminError::Invalid(format!("phone {raw:?} is not a phone number: {e}")))?
+                    .as_str()
+            ),
+            _ => match current {
+                Value::String(_) => Value::String(raw.clone()),
+                _ => serde_json::from_str(raw)
+                    .map_err(|e| AdminError::Invalid(format!("{field} must be JSON like its current value: {e}")))?,
+            },
+        };
+        fields.insert(field.clone(), value);
+    }
+    // The edited job must still be a job this release can run.
+    serde_json::from_value::<Job>(job.clone())
+        .map_err(|e| AdminError::Invalid(format!("the edited job is not valid: {e}")))?;
+    Ok(job)
+}
+
+#[derive(sqlx::FromRow)]
+struct RunRow {
+    kind: String,
+    key: String,
+    status: String,
+    input: Value,
+    call_sid: Option<String>,
+    business: Option<Uuid>,
+}
+
+async fn lock_run(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> Result<RunRow, AdminError> {
+    let row: Option<RunRow> = sqlx::query_as(
+        "select kind, idempotency_key as key, status, input, call_sid, business_id as business
+           from workflow_runs where workflow_run_id = $1 for update",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.ok_or_else(|| AdminError::NotFound(format!("no workflow run {id}")))
+}
+
+/// Resumes a run from its failed step, after applying `edits` to its job. Resuming a run that is
+/// already going again, or that has nothing left to do, changes nothing.
+pub async fn resume(
+    pool: &PgPool,
+    actor: &Actor,
+    id: Uuid,
+    edits: &BTreeMap<String, String>,
+    why: &str,
+) -> Result<Outcome, AdminError> {
+    actor.require_operator()?;
+    let why = super::reason(why)?;
+    let mut tx = pool.begin().await?;
+    let run = lock_run(&mut tx, id).await?;
+    let target = json!({ "workflow_run_id": id, "kind": run.kind, "edits": edits.keys().collect::<Vec<_>>() });
+    match run.status.as_str() {
+        "running" | "retrying" if edits.is_empty() => {
+            let outcome = record_resume(&mut tx, actor, &target, &why, 0, "already running: nothing to resume").await?;
+            tx.commit().await?;
+            return Ok(outcome);
+        }
+        "running" | "retrying" => {
+            return Err(AdminError::Conflict(format!(
+                "run {id} is {}: wait for it to end (or cancel it) before editing it",
+                run.status
+            )));
+        }
+        _ => {}
+    }
+    // The first step that failed, in workflow order.
+    let failed_step: Option<(String, Option<Value>)> = sqlx::query_as(
+        "select step, input from workflow_steps where workflow_run_id = $1 and status = 'failed'
+          order by position limit 1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let text_step = failed_step.as_ref().filter(|(step, _)| step.starts_with("sms_"));
+    let result = if run.kind == "send_sms" {
+        resume_text(&mut tx, &run.key, run.call_sid.as_deref(), run.business, edits).await?
+    } else if let Some((step, input)) = text_step {
+        if edits.keys().any(|k| k != "phone") {
+            return Err(AdminError::Invalid(format!(
+                "run {id} failed at its text ({step}); only the phone number can be edited there"
+            )));
+        }
+        let ledger_key = input
+            .as_ref()
+            .and_then(|i| i.get("ledger_key"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| AdminError::Conflict(format!("step {step} does not name its text message")))?
+            .to_owned();
+        let result = resume_text(&mut tx, &ledger_key, run.call_sid.as_deref(), run.business, edits).await?;
+        if result.is_some() {
+            sqlx::query(
+                "update workflow_steps set status = 'running', finished_at = null
+                  where workflow_run_id = $1 and step = $2",
+            )
+            .bind(id)
+            .bind(step)
+            .execute(&mut *tx)
+            .await?;
+        }
+        result
+    } else if run.status == "completed" {
+        None
+    } else {
+        let input = if edits.is_empty() { run.input.clone() } else { edit(&run.input, edits)? };
+        let job: Job = serde_json::from_value(input.clone())
+            .map_err(|e| AdminError::Conflict(format!("run {id}'s job cannot be decoded by this release: {e}")))?;
+        sqlx::query(
+            "update workflow_runs set status = 'retrying', input = $2, updated_at = now() where workflow_run_id = $1",
+        )
+        .bind(id)
+        .bind(&input)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "update dead_letters set status = 'retried', resolved_at = now(), resolved_by = $2, resolution = $3
+              where job_key = $1 and status = 'dead'",
+        )
+        .bind(&run.key)
+        .bind(&actor.name)
+        .bind(format!("workflow resumed: {why}"))
+        .execute(&mut *tx)
+        .await?;
+        let from = failed_step.map_or_else(|| "the start".to_owned(), |(step, _)| step);
+        Some((job, format!("resumed from {from}")))
+    };
+    let Some((job, message)) = result else {
+        let outcome = record_resume(&mut tx, actor, &target, &why, 0, "nothing failed: nothing to resume").await?;
+        tx.commit().await?;
+        return Ok(outcome);
+    };
+    let message = if edits.is_empty() {
+        message
+    } else {
+        format!("{message} after editing {}", edits.keys().cloned().collect::<Vec<_>>().join(", "))
+    };
+    let outcome = record_resume(&mut tx, actor, &target, &why, 1, &message).await?;
+    crate::postgres::outbox::enqueue_as(&mut tx, &format!("resume:{}", outcome.audit_id), &job).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+async fn record_resume(
+    tx: &mut Transaction<'_, Postgres>,
+    actor: &Actor,
+    target: &Value,
+    why: &str,
+    affected: u64,
+    result: &str,
+) -> Result<Outcome, sqlx::Error> {
+    let entry = Entry {
+        actor,
+        action: "workflows.resume",
+        target: target.clone(),
+        reason: why,
+        dry_run: false,
+        affected,
+        result,
+    };
+    audit::outcome(&mut **tx, &entry).await
+}
+
+/// Puts a failed text back to `intended` and returns its job; `None` when it has nothing to
+/// resume (sent, or never failed).
+async fn resume_text(
+    tx: &mut Transaction<'_, Postgres>,
+    ledger_key: &str,
+    call_sid: Option<&str>,
+    business: Option<Uuid>,
+    edits: &BTreeMap<String, String>,
+) -> Result<Option<(Job, String)>, AdminError> {
+    if let Some(field) = edits.keys().find(|k| k.as_str() != "phone") {
+        return Err(AdminError::Invalid(format!("a text message's {field} cannot be edited; only phone")));
+    }
+    let phone = edits
+        .get("phone")
+        .map(|raw| E164::parse(raw).map_err(|e| AdminError::Invalid(format!("phone {raw:?}: {e}"))))
+        .transpose()?;
+    let row: Option<(String, Option<String>, Uuid)> =
+        sqlx::query_as("select status, call_sid, business_id from sms_messages where ledger_key = $1 for update")
+            .bind(ledger_key)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some((status, text_call, text_business)) = row else {
+        return Err(AdminError::NotFound(format!("no text message {ledger_key}")));
+    };
+    match status.as_str() {
+        "failed" | "undelivered" | "intended" => {}
+        "opted_out" => {
+            return Err(AdminError::Conflict("the caller has opted out of texts (STOP): it will not be sent".into()));
+        }
+        "submitting" => {
+            return Err(AdminError::Conflict(
+                "the text may have reached Twilio: its worker reconciles it first; try again later".into(),
+            ));
+        }
+        _ => return Ok(None),
+    }
+    sqlx::query(
+        "update sms_messages
+            set status = 'intended', error_code = null, error_message = null, twilio_sid = null,
+                to_phone = coalesce($2, to_phone), updated_at = now()
+          where ledger_key = $1",
+    )
+    .bind(ledger_key)
+    .bind(phone.as_ref().map(E164::as_str))
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "update workflow_runs set status = 'retrying', updated_at = now()
+          where idempotency_key = $1 and status <> 'running'",
+    )
+    .bind(ledger_key)
+    .execute(&mut **tx)
+    .await?;
+    let call = text_call.as_deref().or(call_sid).unwrap_or_default();
+    let call_sid = CallSid::parse(call)
+        .map_err(|e| AdminError::Conflict(format!("the text's call {call:?} is not a CallSid: {e}")))?;
+    let job = Job::SendSmsV1(SendSms {
+        idempotency_key: ledger_key.to_owned(),
+        call_sid,
+        business_id: BusinessId::from_uuid(business.unwrap_or(text_business)),
+        requested_at: Utc::now(),
+    });
+    Ok(Some((job, "resumed from its text message".to_owned())))
+}
+
+/// Cancels a run that has not completed: the worker leaves it alone from then on, and its dead
+/// letters are discarded. Cancelling a cancelled run changes nothing.
+pub async fn cancel(pool: &PgPool, actor: &Actor, id: Uuid, why: &str) -> Result<Outcome, AdminError> {
+    actor.require_operator()?;
+    let why = super::reason(why)?;
+    let mut tx = pool.begin().await?;
+    let run = lock_run(&mut tx, id).await?;
+    let affected = match run.status.as_str() {
+        "cancelled" => 0,
+        "completed" => {
+            return Err(AdminError::Conflict(format!(
+                "run {id} completed: cancel what it made instead (bella admin appointments cancel)"
+            )));
+        }
+        _ => {
+            sqlx::query(
+                "update workflow_runs set status = 'cancelled', last_error = $2, updated_at = now()
+                  where workflow_run_id = $1",
+            )
+            .bind(id)
+            .bind(format!("cancelled by {}: {why}", actor.name))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "update dead_letters set status = 'discarded', resolved_at = now(), resolved_by = $2, resolution = $3
+                  where job_key = $1 and status = 'dead'",
+            )
+            .bind(&run.key)
+            .bind(&actor.name)
+            .bind(format!("workflow cancelled: {why}"))
+            .execute(&mut *tx)
+            .await?;
+            1
+        }
+    };
+    let result = if affected == 1 { format!("cancelled (was {})", run.status) } else { "already cancelled".into() };
+    let entry = Entry {
+        actor,
+        action: "workflows.cancel",
+        target: json!({ "workflow_run_id": id, "kind": run.kind }),
+        reason: &why,
+        dry_run: false,
+        affected,
+        result: &result,
+    };
+    let outcome = audit::outcome(&mut *tx, &entry).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}

@@ -67,3 +67,9 @@ impl From<adapters::admin::AdminError> for ApiError {
         }
     }
 }
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Internal(error.into())
+    }
+}

@@ -121,6 +121,9 @@ pub struct Filter {
     pub error_class: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub call_sid: Option<String>,
+    /// The job's idempotency key: every dead-lettering of one job.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub business: Option<Uuid>,
     /// Dead for at least this long.
@@ -172,6 +175,9 @@ impl Filter {
         }
         if let Some(call) = &self.call_sid {
             query.push(" and call_sid = ").push_bind(call.clone());
+        }
+        if let Some(key) = &self.job_key {
+            query.push(" and job_key = ").push_bind(key.clone());
         }
         if let Some(business) = self.business {
             query.push(" and business_id = ").push_bind(business);
@@ -427,30 +433,7 @@ pub async fn discard(pool: &PgPool, actor: &Actor, filter: &Filter, why: &str) -
     .bind(&why)
     .fetch_all(&mut *tx)
     .await?;
-    let affected = u64::try_from(keys.len()).unwrap_or(0);
-    let keys: Vec<String> = keys.into_iter().flatten().collect();
-    sqlx::query(
-        "update workflow_runs set status = 'cancelled', last_error = $2, updated_at = now()
-          where idempotency_key = any($1) and status = 'dead_lettered'",
-    )
-    .bind(&keys)
-    .bind(format!("dead letter discarded by {}: {why}", actor.name))
-    .execute(&mut *tx)
-    .await?;
-    let result = match affected {
-        0 => "nothing to discard".to_owned(),
-        n => format!("{n} dead letters discarded"),
-    };
-    let entry = Entry {
-        actor,
-        action: "dead_letters.discard",
-        target: json!({ "filter": filter }),
-        reason: &why,
-        dry_run: false,
-        affected,
-        result: &result,
-    };
-    let outcome = audit::outcome(&mut *tx, &entry).await?;
+    let outcome = given_up(&mut tx, actor, filter, &why, keys, "discard").await?;
     tx.commit().await?;
     Ok(outcome)
 }
@@ -467,6 +450,21 @@ pub async fn purge(pool: &PgPool, actor: &Actor, filter: &Filter, why: &str) -> 
             .bind(&ids)
             .fetch_all(&mut *tx)
             .await?;
+    let outcome = given_up(&mut tx, actor, filter, &why, keys, "purge").await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// After a discard or purge (`verb`) of dead letters with these job keys: their runs still
+/// dead-lettered end `cancelled`, and the audit row is written.
+async fn given_up(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    actor: &Actor,
+    filter: &Filter,
+    why: &str,
+    keys: Vec<Option<String>>,
+    verb: &str,
+) -> Result<Outcome, sqlx::Error> {
     let affected = u64::try_from(keys.len()).unwrap_or(0);
     let keys: Vec<String> = keys.into_iter().flatten().collect();
     sqlx::query(
@@ -474,23 +472,21 @@ pub async fn purge(pool: &PgPool, actor: &Actor, filter: &Filter, why: &str) -> 
           where idempotency_key = any($1) and status = 'dead_lettered'",
     )
     .bind(&keys)
-    .bind(format!("dead letter purged by {}: {why}", actor.name))
-    .execute(&mut *tx)
+    .bind(format!("dead letter {verb}d by {}: {why}", actor.name))
+    .execute(&mut **tx)
     .await?;
     let result = match affected {
-        0 => "nothing to purge".to_owned(),
-        n => format!("{n} dead letters purged"),
+        0 => format!("nothing to {verb}"),
+        n => format!("{n} dead letters {verb}d"),
     };
     let entry = Entry {
         actor,
-        action: "dead_letters.purge",
+        action: &format!("dead_letters.{verb}"),
         target: json!({ "filter": filter }),
-        reason: &why,
+        reason: why,
         dry_run: false,
         affected,
         result: &result,
     };
-    let outcome = audit::outcome(&mut *tx, &entry).await?;
-    tx.commit().await?;
-    Ok(outcome)
+    audit::outcome(&mut **tx, &entry).await
 }

@@ -137,12 +137,12 @@ pub async fn show(pool: &PgPool, id: Uuid) -> Result<RunDetail, AdminError> {
     .bind(id)
     .fetch_all(pool)
     .await?;
-    let filter = super::dead_letters::Filter { status: Some("any".into()), ..Default::default() };
-    let dead_letters = super::dead_letters::list(pool, &filter, 5_000)
-        .await?
-        .into_iter()
-        .filter(|d| d.job_key.as_deref() == Some(run.idempotency_key.as_str()))
-        .collect();
+    let filter = super::dead_letters::Filter {
+        job_key: Some(run.idempotency_key.clone()),
+        status: Some("any".into()),
+        ..Default::default()
+    };
+    let dead_letters = super::dead_letters::list(pool, &filter, 1_000).await?;
     let texts: Vec<Value> = sqlx::query_scalar(
         "select json_build_object('ledger_key', ledger_key, 'kind', kind, 'status', status, 'to',
                 to_phone, 'error_code', error_code, 'attempts', attempts, 'updated_at', updated_at)

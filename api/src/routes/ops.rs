@@ -101,6 +101,7 @@ impl DeadQuery {
             older_than_seconds: self.older_than_seconds,
             newer_than_seconds: self.newer_than_seconds,
             status: self.status.clone(),
+            job_key: None,
         }
     }
 }
@@ -167,6 +168,7 @@ impl DeadChange {
             older_than_seconds: f.older_than_seconds,
             newer_than_seconds: f.newer_than_seconds,
             status: f.status.clone(),
+            job_key: None,
         })
     }
 }
@@ -312,7 +314,7 @@ pub async fn audit(
         since: None,
         limit: query.limit.unwrap_or(50),
     };
-    Ok(Json(admin::audit::list(&state.pool, &filter).await.map_err(|e| ApiError::Internal(e.into()))?))
+    Ok(Json(admin::audit::list(&state.pool, &filter).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -334,7 +336,7 @@ pub async fn create_token(
 
 /// `GET /admin/api/tokens`
 pub async fn tokens(State(state): State<AppState>) -> Reply<Vec<admin::tokens::TokenRow>> {
-    Ok(Json(admin::tokens::list(&state.pool).await.map_err(|e| ApiError::Internal(e.into()))?))
+    Ok(Json(admin::tokens::list(&state.pool).await?))
 }
 
 /// `GET /admin/api/businesses`
@@ -345,7 +347,6 @@ pub async fn businesses(State(state): State<AppState>) -> Reply<Vec<Value>> {
            from businesses order by name",
     )
     .fetch_all(&state.pool)
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?;
+    .await?;
     Ok(Json(rows))
 }

@@ -117,6 +117,7 @@ impl DeadFilter {
             older_than_seconds: self.older_than.map(|d| d.as_secs()),
             newer_than_seconds: self.newer_than.map(|d| d.as_secs()),
             status: self.status.clone(),
+            job_key: None,
         }
     }
 

@@ -5,6 +5,7 @@
 //! requests. Everything a turn does lives in [`turn`]; the routes are thin.
 
 pub mod businesses;
+pub mod console;
 pub mod error;
 pub mod routes;
 pub mod turn;
@@ -143,12 +144,16 @@ fn router(state: AppState) -> Router {
         .route("/admin/api/workflows/{id}/cancel", post(ops::cancel_workflow))
         .route("/admin/api/audit", get(ops::audit))
         .route("/admin/api/tokens", get(ops::tokens).post(ops::create_token))
-        .route("/admin/api/businesses", get(ops::businesses))
+        .route("/admin/api/businesses", get(ops::businesses).post(ops::create_business))
+        .route("/admin/api/businesses/{id}", get(ops::business).patch(ops::edit_business))
         .route_layer(middleware::from_fn_with_state(state.clone(), routes::admin::require_token))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, ADMIN_TIMEOUT));
+    let console = console::router(state.clone())
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, ADMIN_TIMEOUT));
     Router::new()
         .merge(twilio)
         .merge(admin)
+        .merge(console)
         .merge(
             routes::health::router(routes::health::Ops {
                 services: state.services.clone(),

@@ -98,12 +98,18 @@ enum BusinessCommand {
     Create {
         #[command(flatten)]
         fields: admin::business::Fields,
+        /// Why, for the audit log.
+        #[arg(long, default_value = "new business")]
+        reason: String,
     },
     /// Change some fields of a business: an id, its number, or `default`.
     Edit {
         business: String,
         #[command(flatten)]
         fields: admin::business::Fields,
+        /// Why, for the audit log.
+        #[arg(long, default_value = "profile edited")]
+        reason: String,
     },
 }
 
@@ -191,7 +197,8 @@ async fn run_admin(command: AdminCommand, output: admin::ops::Output) -> anyhow:
             return admin::ops::run(&pool, connect_ops, command, output).await;
         }
     };
-    use adapters::postgres::businesses::{self, Profile};
+    use adapters::admin::{Actor, businesses as admin_businesses};
+    use adapters::postgres::businesses;
     match command {
         BusinessCommand::List => {
             for business in businesses::load_all(&pool).await? {
@@ -201,22 +208,29 @@ async fn run_admin(command: AdminCommand, output: admin::ops::Output) -> anyhow:
         BusinessCommand::Show { business } => {
             print!("{}", admin::business::describe(&admin::business::find(&pool, &business).await?));
         }
-        BusinessCommand::Create { fields } => {
-            let profile = admin::business::new_profile(&fields)?;
-            let id = businesses::create(&pool, &profile).await?;
-            println!("created business {id}");
-            print!("{}", admin::business::describe(&admin::business::find(&pool, &id.to_string()).await?));
+        BusinessCommand::Create { fields, reason } => {
+            let changes = fields.changes(&[]);
+            if changes.name.is_none() {
+                anyhow::bail!("--name is required to create a business");
+            }
+            let saved = admin_businesses::create(&pool, &Actor::cli(), &changes, &reason).await?;
+            println!("created business {} (audit #{})", saved.id, saved.outcome.audit_id);
+            print!("{}", admin::business::describe(&admin::business::find(&pool, &saved.id.to_string()).await?));
         }
-        BusinessCommand::Edit { business, fields } => {
+        BusinessCommand::Edit { business, fields, reason } => {
             let current = admin::business::find(&pool, &business).await?;
-            let mut profile = Profile::of(&current);
-            fields.apply(&mut profile)?;
-            businesses::update(&pool, current.profile.id, &profile).await?;
-            println!("updated business {} (running servers pick it up within 30 seconds)", current.profile.id);
-            print!(
-                "{}",
-                admin::business::describe(&admin::business::find(&pool, &current.profile.id.to_string()).await?)
-            );
+            let changes = fields.changes(&current.own_holidays);
+            let id = current.profile.id.to_string();
+            let saved = admin_businesses::edit(&pool, &Actor::cli(), &id, &changes, &reason).await?;
+            if saved.outcome.affected == 0 {
+                println!("business {id}: {} (audit #{})", saved.outcome.message, saved.outcome.audit_id);
+            } else {
+                println!(
+                    "updated business {id} (audit #{}; running servers pick it up within 30 seconds)",
+                    saved.outcome.audit_id
+                );
+            }
+            print!("{}", admin::business::describe(&admin::business::find(&pool, &id).await?));
         }
     }
     Ok(())

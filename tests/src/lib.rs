@@ -296,8 +296,8 @@ pub const QUEBEC_TRANSFER: &str = "+15145550111";
 impl TestApp {
     /// Creates a business: the defaults of `bella admin business create`, changed by `edit`.
     pub async fn business(&self, name: &str, edit: impl FnOnce(&mut Profile)) -> BusinessId {
-        let fields = bella::admin::business::Fields { name: Some(name.to_owned()), ..Default::default() };
-        let mut profile = bella::admin::business::new_profile(&fields).expect("profile");
+        let mut profile = adapters::admin::businesses::default_profile();
+        profile.name = name.to_owned();
         edit(&mut profile);
         adapters::postgres::businesses::create(&self.pool, &profile).await.expect("business created")
     }

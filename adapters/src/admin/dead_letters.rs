@@ -325,7 +325,7 @@ pub async fn retry(
     let total = u64::try_from(ids.len()).unwrap_or(u64::MAX);
     let target = json!({ "filter": filter, "per_second": options.per_second });
     if options.dry_run {
-        let result = format!("dry run: {total} dead letters would be retried");
+        let result = format!("dry run: {} would be retried", letters(total));
         let entry = Entry {
             actor,
             action: "dead_letters.retry",
@@ -365,7 +365,7 @@ pub async fn retry(
             tokio::time::sleep_until(began + gap).await;
         }
     }
-    let mut result = format!("{retried} dead letters retried");
+    let mut result = format!("{} retried", letters(retried));
     if skipped > 0 {
         result.push_str(&format!("; {skipped} undecodable skipped (discard them)"));
     }
@@ -477,7 +477,7 @@ async fn given_up(
     .await?;
     let result = match affected {
         0 => format!("nothing to {verb}"),
-        n => format!("{n} dead letters {verb}d"),
+        n => format!("{} {verb}d", letters(n)),
     };
     let entry = Entry {
         actor,
@@ -489,4 +489,9 @@ async fn given_up(
         result: &result,
     };
     audit::outcome(&mut **tx, &entry).await
+}
+
+/// "1 dead letter", "3 dead letters".
+fn letters(n: u64) -> String {
+    if n == 1 { "1 dead letter".to_owned() } else { format!("{n} dead letters") }
 }

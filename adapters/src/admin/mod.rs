@@ -15,10 +15,12 @@
 //! | [`dead_letters`] | list, show, retry (dry run, rate limit, progress), discard, purge |
 //! | [`workflows`] | list, show (step journal), resume (after editing fields), cancel |
 //! | [`calls`] | appointment show and cancel, call timeline |
+//! | [`businesses`] | list, show, create, edit |
 //! | [`tokens`] | create, list, revoke, authenticate |
 //! | [`audit`] | list |
 
 pub mod audit;
+pub mod businesses;
 pub mod calls;
 pub mod dead_letters;
 pub mod queues;

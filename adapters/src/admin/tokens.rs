@@ -18,7 +18,8 @@ use super::{Actor, AdminError, Outcome, Role};
 /// The prefix of every token we make: recognisable in a secret scanner.
 pub const PREFIX: &str = "bella_";
 
-fn sha256_hex(token: &str) -> String {
+/// The SHA-256 of a token, in hex: what is stored, and what a console session remembers.
+pub fn sha256_hex(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -85,6 +86,17 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> Result<Option<Actor>, s
     .bind(sha256_hex(token))
     .fetch_optional(pool)
     .await?;
+    Ok(found.and_then(|(name, role)| Some(Actor { name: format!("token:{name}"), role: role.parse().ok()? })))
+}
+
+/// The holder of the token with this SHA-256, if it is still live (not revoked). The console
+/// checks its session's token on every request, so that revoking a token ends its sessions.
+pub async fn live(pool: &PgPool, token_sha256: &str) -> Result<Option<Actor>, sqlx::Error> {
+    let found: Option<(String, String)> =
+        sqlx::query_as("select name, role from admin_tokens where token_sha256 = $1 and revoked_at is null")
+            .bind(token_sha256)
+            .fetch_optional(pool)
+            .await?;
     Ok(found.and_then(|(name, role)| Some(Actor { name: format!("token:{name}"), role: role.parse().ok()? })))
 }
 

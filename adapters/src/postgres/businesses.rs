@@ -222,9 +222,16 @@ fn map_unique(error: sqlx::Error, profile: &Profile) -> SaveError {
 
 /// Creates a business with its resources; returns its id.
 pub async fn create(pool: &PgPool, profile: &Profile) -> Result<BusinessId, SaveError> {
+    let mut tx = pool.begin().await?;
+    let id = create_in(&mut tx, profile).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// [`create`] inside the caller's transaction (the operator verbs write their audit row in it).
+pub async fn create_in(tx: &mut sqlx::PgConnection, profile: &Profile) -> Result<BusinessId, SaveError> {
     check(profile)?;
     let id = Uuid::now_v7();
-    let mut tx = pool.begin().await?;
     if profile.is_default {
         sqlx::query("update businesses set is_default = false where is_default").execute(&mut *tx).await?;
     }
@@ -250,15 +257,21 @@ pub async fn create(pool: &PgPool, profile: &Profile) -> Result<BusinessId, Save
     .execute(&mut *tx)
     .await
     .map_err(|e| map_unique(e, profile))?;
-    set_resources(&mut tx, id, profile.resources).await?;
-    tx.commit().await?;
+    set_resources(&mut *tx, id, profile.resources).await?;
     Ok(BusinessId::from_uuid(id))
 }
 
 /// Replaces a business's profile.
 pub async fn update(pool: &PgPool, id: BusinessId, profile: &Profile) -> Result<(), SaveError> {
-    check(profile)?;
     let mut tx = pool.begin().await?;
+    update_in(&mut tx, id, profile).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`update`] inside the caller's transaction.
+pub async fn update_in(tx: &mut sqlx::PgConnection, id: BusinessId, profile: &Profile) -> Result<(), SaveError> {
+    check(profile)?;
     if profile.is_default {
         sqlx::query("update businesses set is_default = false where is_default and business_id <> $1")
             .bind(id.as_uuid())
@@ -291,8 +304,7 @@ pub async fn update(pool: &PgPool, id: BusinessId, profile: &Profile) -> Result<
     if updated.rows_affected() == 0 {
         return Err(SaveError::NotFound(id.as_uuid()));
     }
-    set_resources(&mut tx, id.as_uuid(), profile.resources).await?;
-    tx.commit().await?;
+    set_resources(&mut *tx, id.as_uuid(), profile.resources).await?;
     Ok(())
 }
 

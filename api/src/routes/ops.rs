@@ -11,7 +11,6 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use chrono::NaiveDate;
 use serde::Deserialize;
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -340,13 +339,46 @@ pub async fn tokens(State(state): State<AppState>) -> Reply<Vec<admin::tokens::T
 }
 
 /// `GET /admin/api/businesses`
-pub async fn businesses(State(state): State<AppState>) -> Reply<Vec<Value>> {
-    let rows: Vec<Value> = sqlx::query_scalar(
-        "select json_build_object('id', business_id, 'name', name, 'phone_number', phone_number,
-                'time_zone', time_zone, 'appointment_minutes', appointment_minutes)
-           from businesses order by name",
-    )
-    .fetch_all(&state.pool)
-    .await?;
-    Ok(Json(rows))
+pub async fn businesses(State(state): State<AppState>) -> Reply<Vec<admin::businesses::BusinessView>> {
+    Ok(Json(admin::businesses::list(&state.pool).await?))
+}
+
+/// `GET /admin/api/businesses/{id, number or "default"}`
+pub async fn business(
+    State(state): State<AppState>,
+    Path(which): Path<String>,
+) -> Reply<admin::businesses::BusinessView> {
+    let business = admin::businesses::find(&state.pool, &which).await?;
+    Ok(Json(admin::businesses::BusinessView::from(&business)))
+}
+
+/// A business's fields to set, and why.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessChange {
+    pub set: admin::businesses::Changes,
+    pub reason: String,
+}
+
+/// `POST /admin/api/businesses`: 201 with the new business's id.
+pub async fn create_business(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Json(body): Json<BusinessChange>,
+) -> Result<(StatusCode, Json<admin::businesses::Saved>), ApiError> {
+    let saved = admin::businesses::create(&state.pool, &actor, &body.set, &body.reason).await?;
+    state.businesses.invalidate();
+    Ok((StatusCode::CREATED, Json(saved)))
+}
+
+/// `PATCH /admin/api/businesses/{id, number or "default"}`: only the fields given change.
+pub async fn edit_business(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(which): Path<String>,
+    Json(body): Json<BusinessChange>,
+) -> Reply<admin::businesses::Saved> {
+    let saved = admin::businesses::edit(&state.pool, &actor, &which, &body.set, &body.reason).await?;
+    state.businesses.invalidate();
+    Ok(Json(saved))
 }

@@ -1,11 +1,11 @@
 //! `bella admin business list|show|create|edit`: the business profile.
 
-use adapters::postgres::businesses::{self, Business, Profile};
+use adapters::admin::businesses::Changes;
+use adapters::postgres::businesses::{self, Business};
 use anyhow::Context as _;
 use chrono::NaiveDate;
 use sqlx::PgPool;
 use workflows::holidays::{self, Province};
-use workflows::schedule::WeeklyHours;
 use workflows::{E164, Language};
 
 /// The fields of a profile, each optional when editing.
@@ -58,82 +58,32 @@ pub struct Fields {
     pub default: bool,
 }
 
-fn number(flag: &str, raw: &str) -> anyhow::Result<E164> {
-    E164::parse(raw).map_err(|problem| anyhow::anyhow!("--{flag} {raw:?} is not a valid phone number: {problem}"))
-}
-
 impl Fields {
-    /// Applies the fields given to `profile`.
-    pub fn apply(&self, profile: &mut Profile) -> anyhow::Result<()> {
-        if let Some(name) = &self.name {
-            profile.name.clone_from(name);
+    /// The changes these flags ask for. `current` is the business's own closed days when editing:
+    /// `--holiday` adds to them unless `--clear-holidays` is given.
+    pub fn changes(&self, current: &[NaiveDate]) -> Changes {
+        let holidays = if self.clear_holidays || !self.holidays.is_empty() {
+            let kept = if self.clear_holidays { &[][..] } else { current };
+            Some(kept.iter().chain(&self.holidays).copied().collect())
+        } else {
+            None
+        };
+        Changes {
+            name: self.name.clone(),
+            phone_number: self.number.clone(),
+            time_zone: self.time_zone.map(|z| z.name().to_owned()),
+            province: self.province.map(|p| p.code().to_owned()),
+            hours: self.hours.clone(),
+            appointment_minutes: self.appointment_minutes,
+            resources: self.resources,
+            min_notice_minutes: self.min_notice,
+            languages: self.languages.as_ref().map(|l| l.iter().map(|l| l.code()).collect::<Vec<_>>().join(",")),
+            transfer_number: if self.no_transfer { Some(String::new()) } else { self.transfer.clone() },
+            address: self.address.clone(),
+            own_holidays: holidays,
+            is_default: self.default.then_some(true),
         }
-        if let Some(raw) = &self.number {
-            profile.phone_number = Some(number("number", raw)?);
-        }
-        if let Some(zone) = self.time_zone {
-            profile.time_zone = zone;
-        }
-        if let Some(province) = self.province {
-            profile.province = province;
-        }
-        if let Some(hours) = &self.hours {
-            profile.hours = WeeklyHours::parse(hours).map_err(|e| anyhow::anyhow!("--hours: {e}"))?;
-        }
-        if let Some(minutes) = self.appointment_minutes {
-            profile.appointment_minutes = minutes;
-        }
-        if let Some(resources) = self.resources {
-            profile.resources = resources;
-        }
-        if let Some(languages) = &self.languages {
-            profile.languages.clone_from(languages);
-        }
-        if let Some(raw) = &self.transfer {
-            profile.transfer_number = Some(number("transfer", raw)?);
-        }
-        if self.no_transfer {
-            profile.transfer_number = None;
-        }
-        if let Some(minutes) = self.min_notice {
-            profile.min_notice_minutes = minutes;
-        }
-        if let Some(address) = &self.address {
-            profile.address = Some(address.clone()).filter(|a| !a.trim().is_empty());
-        }
-        if self.clear_holidays {
-            profile.own_holidays.clear();
-        }
-        profile.own_holidays.extend(self.holidays.iter().copied());
-        profile.own_holidays.sort();
-        profile.own_holidays.dedup();
-        if self.default {
-            profile.is_default = true;
-        }
-        Ok(())
     }
-}
-
-/// A new profile: the defaults of the seeded business, then the fields given.
-pub fn new_profile(fields: &Fields) -> anyhow::Result<Profile> {
-    let name = fields.name.clone().context("--name is required to create a business")?;
-    let mut profile = Profile {
-        name,
-        phone_number: None,
-        time_zone: chrono_tz::America::Toronto,
-        province: Province::ON,
-        hours: WeeklyHours::parse("mon-fri 09:00-17:00").map_err(anyhow::Error::msg)?,
-        own_holidays: Vec::new(),
-        appointment_minutes: 30,
-        min_notice_minutes: 0,
-        languages: vec![Language::En],
-        transfer_number: None,
-        address: None,
-        resources: 1,
-        is_default: false,
-    };
-    fields.apply(&mut profile)?;
-    Ok(profile)
 }
 
 /// Finds a business by id, by its number, or `default`.

@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
+mod browser;
 mod calls;
+mod console;
 mod conversations;
 mod durability;
 mod jobs;

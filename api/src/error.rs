@@ -13,6 +13,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+/// The body of every error answer: what went wrong, for the person who sent the request.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// 400: the request is malformed; the message says what to fix.
@@ -62,14 +68,28 @@ impl From<adapters::admin::AdminError> for ApiError {
             E::NotFound(message) => Self::NotFound(message),
             E::Conflict(message) => Self::Conflict(message),
             E::Forbidden(message) => Self::Forbidden(message),
-            E::Database(error) => Self::Internal(error.into()),
+            E::Database(error) => error.into(),
             E::Other(error) => Self::Internal(error),
         }
     }
 }
 
 impl From<sqlx::Error> for ApiError {
+    /// PostgreSQL's data exceptions (SQLSTATE class 22: a NUL character in a text, a date or an
+    /// interval out of range) come from what the client sent: 400. Anything else is ours: 500.
     fn from(error: sqlx::Error) -> Self {
-        Self::Internal(error.into())
+        let code = error.as_database_error().and_then(|e| e.code()).map(|c| c.into_owned());
+        match code {
+            Some(code) if code.starts_with("22") => {
+                let problem = match code.as_str() {
+                    "22021" | "22P05" => "a text contains a character PostgreSQL cannot store (NUL)",
+                    "22008" | "22007" => "a date or time is out of range",
+                    "22015" | "22003" => "a number or duration is out of range",
+                    _ => "a value is out of range or malformed",
+                };
+                Self::BadRequest(format!("{problem}; fix the request and try again"))
+            }
+            _ => Self::Internal(error.into()),
+        }
     }
 }

@@ -7,6 +7,7 @@
 pub mod businesses;
 pub mod console;
 pub mod error;
+pub mod openapi;
 pub mod routes;
 pub mod turn;
 pub mod twilio;
@@ -144,9 +145,12 @@ fn router(state: AppState) -> Router {
         .route("/admin/api/workflows/{id}/cancel", post(ops::cancel_workflow))
         .route("/admin/api/audit", get(ops::audit))
         .route("/admin/api/tokens", get(ops::tokens).post(ops::create_token))
+        .route("/admin/api/tokens/{id}/revoke", post(ops::revoke_token))
+        .route("/admin/api/openapi.json", get(openapi::document))
         .route("/admin/api/businesses", get(ops::businesses).post(ops::create_business))
         .route("/admin/api/businesses/{id}", get(ops::business).patch(ops::edit_business))
         .route_layer(middleware::from_fn_with_state(state.clone(), routes::admin::require_token))
+        .layer(middleware::from_fn(routes::admin::json_errors))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, ADMIN_TIMEOUT));
     let console = console::router(state.clone())
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, ADMIN_TIMEOUT));

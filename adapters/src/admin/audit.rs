@@ -59,7 +59,7 @@ pub async fn outcome(db: impl PgExecutor<'_>, entry: &Entry<'_>) -> Result<Outco
 }
 
 /// One row of the audit log.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct AuditRow {
     pub audit_id: i64,
     pub at: DateTime<Utc>,

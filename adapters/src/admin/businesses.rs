@@ -19,7 +19,7 @@ use super::{Actor, AdminError, Outcome};
 use crate::postgres::businesses::{self as store, Business, Profile, SaveError};
 
 /// A business as operators see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BusinessView {
     pub id: Uuid,
     pub name: String,
@@ -67,7 +67,7 @@ impl From<&Business> for BusinessView {
 
 /// The fields to set; absent ones are left as they are. For the phone numbers and the address,
 /// an empty string removes the value.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Changes {
     pub name: Option<String>,
@@ -318,7 +318,7 @@ fn same(a: &Profile, b: &Profile) -> bool {
 }
 
 /// A business created or edited.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Saved {
     pub id: Uuid,
     #[serde(flatten)]

@@ -13,7 +13,7 @@ use super::dead_letters::masked;
 use super::{Actor, AdminError, Outcome, mask_phone_numbers};
 
 /// An appointment with what happened to it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AppointmentDetail {
     pub appointment: Value,
     /// Its text messages, numbers masked.
@@ -117,7 +117,7 @@ pub async fn cancel_appointment(
 }
 
 /// One thing that happened during or after a call.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Event {
     pub at: DateTime<Utc>,
     /// `turn`, `job`, `appointment`, `text`, `dead_letter`, `operator`.

@@ -111,7 +111,7 @@ pub async fn keep(pool: &PgPool, incoming: &Incoming<'_>) -> Result<bool, sqlx::
 }
 
 /// Which dead letters a verb applies to. Every field narrows; none means all.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Filter {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ids: Vec<Uuid>,
@@ -192,7 +192,7 @@ impl Filter {
 }
 
 /// A dead letter in a list.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct Summary {
     pub dead_letter_id: Uuid,
     pub kind: String,
@@ -222,7 +222,7 @@ pub async fn list(pool: &PgPool, filter: &Filter, limit: i64) -> Result<Vec<Summ
 }
 
 /// One dead letter in full, phone numbers masked.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Detail {
     #[serde(flatten)]
     pub summary: Summary,

@@ -53,7 +53,7 @@ impl Ops {
 }
 
 /// What a token (or a person at the CLI) may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Reads everything, changes nothing.
@@ -84,7 +84,7 @@ impl std::str::FromStr for Role {
 }
 
 /// Who is acting: written to the audit log with every action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Actor {
     /// `token:alice`, `cli:root`, `console:alice`.
     pub name: String,
@@ -143,7 +143,7 @@ pub fn reason(text: &str) -> Result<String, AdminError> {
 }
 
 /// What a mutating verb did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Outcome {
     /// How many things changed (or, in a dry run, would change).
     pub affected: u64,

@@ -112,7 +112,7 @@ pub async fn workers(ops: &Ops) -> Result<Vec<Heartbeat>, AdminError> {
 }
 
 /// One kind's queues, as `bella admin queues` shows them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QueueStats {
     pub kind: String,
     /// Messages waiting in the work queue.
@@ -295,7 +295,7 @@ pub async fn resume(ops: &Ops, actor: &Actor, kinds: &[JobKind], why: &str) -> R
 }
 
 /// Where a drain stands.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct DrainState {
     /// Workers still consuming one of the kinds.
     pub consuming: u64,
@@ -319,7 +319,7 @@ pub async fn drain_state(ops: &Ops, kinds: &[JobKind]) -> Result<DrainState, Adm
 }
 
 /// What a drain left behind.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Drained {
     pub outcome: Outcome,
     /// Whether every worker stopped and every job in flight finished in time.

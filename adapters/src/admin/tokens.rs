@@ -24,7 +24,7 @@ pub fn sha256_hex(token: &str) -> String {
 }
 
 /// A token just made: the only time its secret is known.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Created {
     pub id: Uuid,
     pub name: String,
@@ -101,7 +101,7 @@ pub async fn live(pool: &PgPool, token_sha256: &str) -> Result<Option<Actor>, sq
 }
 
 /// A token as listed: never its secret.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct TokenRow {
     pub admin_token_id: Uuid,
     pub name: String,

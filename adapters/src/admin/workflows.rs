@@ -24,7 +24,7 @@ use super::dead_letters::masked;
 use super::{Actor, AdminError, Outcome};
 
 /// Which runs to list.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Filter {
     pub status: Option<String>,
     pub kind: Option<String>,
@@ -39,7 +39,7 @@ pub struct Filter {
 pub const STATUSES: [&str; 7] = ["running", "retrying", "completed", "failed", "dead_lettered", "cancelled", "expired"];
 
 /// A run in a list.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct RunSummary {
     pub workflow_run_id: Uuid,
     pub kind: String,
@@ -92,7 +92,7 @@ pub async fn list(pool: &PgPool, filter: &Filter, limit: i64) -> Result<Vec<RunS
 }
 
 /// One step of a run's journal.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct Step {
     pub step: String,
     pub position: i32,
@@ -106,7 +106,7 @@ pub struct Step {
 }
 
 /// A run in full: its input (phone numbers masked), its steps, and what hangs off it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RunDetail {
     #[serde(flatten)]
     pub run: RunSummary,

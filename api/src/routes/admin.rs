@@ -56,9 +56,30 @@ pub async fn actor_for(state: &AppState, token: &str) -> Result<Option<Actor>, s
     admin::tokens::authenticate(&state.pool, token).await
 }
 
+/// Turns the framework's own refusals of a request (a body that is not JSON, a missing
+/// `Content-Type`, a field of the wrong type, a path id that is not a UUID, an unknown query
+/// parameter: 400, 415 or 422 in plain text) into the admin API's one error shape, a 400 with
+/// `{"error": "..."}`, so that clients and the OpenAPI document deal with one kind of error.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let refused = matches!(status.as_u16(), 400 | 415 | 422);
+    if !refused || is_json {
+        return response;
+    }
+    let bytes = axum::body::to_bytes(response.into_body(), 16 * 1024).await.unwrap_or_default();
+    let message = String::from_utf8_lossy(&bytes).trim().to_owned();
+    ApiError::BadRequest(if message.is_empty() { "the request is malformed".into() } else { message }).into_response()
+}
+
 /// One appointment as the admin API shows it: phone in E.164, times in RFC 3339 with the
 /// business's UTC offset.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AppointmentJson {
     pub id: Uuid,
     pub reference: String,
@@ -87,6 +108,17 @@ const MAX_LIMIT: i64 = 5_000;
 ///
 /// `from` and `to` take an RFC 3339 instant, or a date (`2026-12-01`) read in each business's
 /// own zone; `to` is exclusive for an instant and inclusive for a date.
+#[utoipa::path(get, path = "/admin/api/appointments", tag = "appointments",
+    params(
+        ("call_sid" = Option<String>, Query, description = "the call that booked it"),
+        ("from" = Option<String>, Query, description = "an RFC 3339 instant, or a date read in each business's zone"),
+        ("to" = Option<String>, Query, description = "exclusive for an instant, inclusive for a date"),
+        ("status" = Option<String>, Query, description = "booked or cancelled"),
+        ("business" = Option<Uuid>, Query, description = "a business id"),
+        ("limit" = Option<i64>, Query, description = "1 to 5000; 500 by default"),
+    ),
+    responses((status = 200, body = Vec<AppointmentJson>), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody)))]
 pub async fn appointments(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
 fn ops(state: &AppState) -> Ops {
     Ops::new(&state.services, state.config.namespace.clone())
@@ -23,28 +23,33 @@ fn ops(state: &AppState) -> Ops {
 type Reply<T> = Result<Json<T>, ApiError>;
 
 /// `GET /admin/api/whoami`: the token's holder and role.
+#[utoipa::path(get, path = "/admin/api/whoami", tag = "access", responses((status = 200, body = Actor), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody)))]
 pub async fn whoami(Extension(actor): Extension<Actor>) -> Json<Actor> {
     Json(actor)
 }
 
 /// `GET /admin/api/queues`
+#[utoipa::path(get, path = "/admin/api/queues", tag = "queues", responses((status = 200, body = Vec<admin::queues::QueueStats>), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody)))]
 pub async fn queues(State(state): State<AppState>) -> Reply<Vec<admin::queues::QueueStats>> {
     Ok(Json(admin::queues::stats(&ops(&state)).await?))
 }
 
 /// Kinds and a reason.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueueChange {
     /// Job kinds; empty or absent means every kind.
     #[serde(default)]
     pub kinds: Vec<String>,
+    /// Why (written to the audit log).
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
     /// For a drain: how long to wait for jobs in flight (at most 50 s; default 20).
     pub timeout_seconds: Option<u64>,
 }
 
 /// `POST /admin/api/queues/pause`
+#[utoipa::path(post, path = "/admin/api/queues/pause", tag = "queues", request_body = QueueChange, responses((status = 200, body = Outcome), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody), (status = 403, description = "a viewer's token", body = ErrorBody)))]
 pub async fn pause(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -55,6 +60,7 @@ pub async fn pause(
 }
 
 /// `POST /admin/api/queues/resume`
+#[utoipa::path(post, path = "/admin/api/queues/resume", tag = "queues", request_body = QueueChange, responses((status = 200, body = Outcome), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody), (status = 403, description = "a viewer's token", body = ErrorBody)))]
 pub async fn resume(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -65,6 +71,7 @@ pub async fn resume(
 }
 
 /// `POST /admin/api/queues/drain`: pauses, waits for the jobs in flight, reports what is left.
+#[utoipa::path(post, path = "/admin/api/queues/drain", tag = "queues", request_body = QueueChange, responses((status = 200, body = admin::queues::Drained), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody), (status = 403, description = "a viewer's token", body = ErrorBody)))]
 pub async fn drain(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -76,7 +83,8 @@ pub async fn drain(
 }
 
 /// Filters of the dead letters, from the query string or a JSON body.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DeadQuery {
     pub kind: Option<String>,
@@ -106,6 +114,7 @@ impl DeadQuery {
 }
 
 /// `GET /admin/api/dead-letters`
+#[utoipa::path(get, path = "/admin/api/dead-letters", tag = "dead letters", params(DeadQuery), responses((status = 200, body = Vec<admin::dead_letters::Summary>), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody)))]
 pub async fn dead_letters(
     State(state): State<AppState>,
     Query(query): Query<DeadQuery>,
@@ -115,12 +124,13 @@ pub async fn dead_letters(
 }
 
 /// `GET /admin/api/dead-letters/{id}`
+#[utoipa::path(get, path = "/admin/api/dead-letters/{id}", tag = "dead letters", params(("id" = Uuid, Path, description = "its id")), responses((status = 200, body = admin::dead_letters::Detail), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 pub async fn dead_letter(State(state): State<AppState>, Path(id): Path<Uuid>) -> Reply<admin::dead_letters::Detail> {
     Ok(Json(admin::dead_letters::show(&state.pool, id).await?))
 }
 
 /// A bulk change of dead letters: ids and/or filters (at least one, or `all`), and a reason.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeadChange {
     #[serde(default)]
@@ -140,6 +150,8 @@ pub struct DeadChange {
     /// Retries per second, at most (0 or absent: no limit).
     #[serde(default)]
     pub per_second: u32,
+    /// Why (written to the audit log).
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
@@ -173,6 +185,7 @@ impl DeadChange {
 }
 
 /// `POST /admin/api/dead-letters/retry`
+#[utoipa::path(post, path = "/admin/api/dead-letters/retry", tag = "dead letters", request_body = DeadChange, responses((status = 200, body = Outcome), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody), (status = 403, description = "a viewer's token", body = ErrorBody)))]
 pub async fn retry_dead_letters(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -184,6 +197,7 @@ pub async fn retry_dead_letters(
 }
 
 /// `POST /admin/api/dead-letters/discard`
+#[utoipa::path(post, path = "/admin/api/dead-letters/discard", tag = "dead letters", request_body = DeadChange, responses((status = 200, body = Outcome), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody), (status = 403, description = "a viewer's token", body = ErrorBody)))]
 pub async fn discard_dead_letters(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -194,6 +208,7 @@ pub async fn discard_dead_letters(
 }
 
 /// `POST /admin/api/dead-letters/purge`
+#[utoipa::path(post, path = "/admin/api/dead-letters/purge", tag = "dead letters", request_body = DeadChange, responses((status = 200, body = Outcome), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody), (status = 403, description = "a viewer's token", body = ErrorBody)))]
 pub async fn purge_dead_letters(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -203,7 +218,8 @@ pub async fn purge_dead_letters(
     Ok(Json(admin::dead_letters::purge(&state.pool, &actor, &filter, &body.reason).await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowQuery {
     pub status: Option<String>,
@@ -216,6 +232,7 @@ pub struct WorkflowQuery {
 }
 
 /// `GET /admin/api/workflows`
+#[utoipa::path(get, path = "/admin/api/workflows", tag = "workflows", params(WorkflowQuery), responses((status = 200, body = Vec<admin::workflows::RunSummary>), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody)))]
 pub async fn workflows(
     State(state): State<AppState>,
     Query(query): Query<WorkflowQuery>,
@@ -232,20 +249,24 @@ pub async fn workflows(
 }
 
 /// `GET /admin/api/workflows/{id}`
+#[utoipa::path(get, path = "/admin/api/workflows/{id}", tag = "workflows", params(("id" = Uuid, Path, description = "its id")), responses((status = 200, body = admin::workflows::RunDetail), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 pub async fn workflow(State(state): State<AppState>, Path(id): Path<Uuid>) -> Reply<admin::workflows::RunDetail> {
     Ok(Json(admin::workflows::show(&state.pool, id).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResumeBody {
     /// Fields of the job to change before resuming: `{"name": "Marie Tremblay"}`.
     #[serde(default)]
     pub set: BTreeMap<String, String>,
+    /// Why (written to the audit log).
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
 /// `POST /admin/api/workflows/{id}/resume`
+#[utoipa::path(post, path = "/admin/api/workflows/{id}/resume", tag = "workflows", params(("id" = Uuid, Path, description = "its id")), request_body = ResumeBody, responses((status = 200, body = Outcome), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody), (status = 403, description = "a viewer's token", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "not in a state this applies to", body = ErrorBody)))]
 pub async fn resume_workflow(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -255,13 +276,16 @@ pub async fn resume_workflow(
     Ok(Json(admin::workflows::resume(&state.pool, &actor, id, &body.set, &body.reason).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
+    /// Why (written to the audit log).
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
 /// `POST /admin/api/workflows/{id}/cancel`
+#[utoipa::path(post, path = "/admin/api/workflows/{id}/cancel", tag = "workflows", params(("id" = Uuid, Path, description = "its id")), request_body = ReasonBody, responses((status = 200, body = Outcome), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody), (status = 403, description = "a viewer's token", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "not in a state this applies to", body = ErrorBody)))]
 pub async fn cancel_workflow(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -272,6 +296,7 @@ pub async fn cancel_workflow(
 }
 
 /// `GET /admin/api/appointments/{id or reference}`
+#[utoipa::path(get, path = "/admin/api/appointments/{id}", tag = "appointments", params(("id" = String, Path, description = "the appointment's id or reference")), responses((status = 200, body = admin::calls::AppointmentDetail), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 pub async fn appointment(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -280,6 +305,7 @@ pub async fn appointment(
 }
 
 /// `POST /admin/api/appointments/{id or reference}/cancel`
+#[utoipa::path(post, path = "/admin/api/appointments/{id}/cancel", tag = "appointments", params(("id" = String, Path, description = "the appointment's id or reference")), request_body = ReasonBody, responses((status = 200, body = Outcome), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody), (status = 403, description = "a viewer's token", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 pub async fn cancel_appointment(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -290,11 +316,13 @@ pub async fn cancel_appointment(
 }
 
 /// `GET /admin/api/calls/{call_sid}/timeline`
+#[utoipa::path(get, path = "/admin/api/calls/{call_sid}/timeline", tag = "calls", params(("call_sid" = String, Path, description = "the call's CallSid")), responses((status = 200, body = Vec<admin::calls::Event>), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 pub async fn timeline(State(state): State<AppState>, Path(call): Path<String>) -> Reply<Vec<admin::calls::Event>> {
     Ok(Json(admin::calls::timeline(&state.pool, &call).await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     pub actor: Option<String>,
@@ -303,6 +331,7 @@ pub struct AuditQuery {
 }
 
 /// `GET /admin/api/audit`
+#[utoipa::path(get, path = "/admin/api/audit", tag = "access", params(AuditQuery), responses((status = 200, body = Vec<admin::audit::AuditRow>), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody)))]
 pub async fn audit(
     State(state): State<AppState>,
     Query(query): Query<AuditQuery>,
@@ -316,7 +345,7 @@ pub async fn audit(
     Ok(Json(admin::audit::list(&state.pool, &filter).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
     pub name: String,
@@ -324,6 +353,7 @@ pub struct TokenBody {
 }
 
 /// `POST /admin/api/tokens`: the token is in the answer, once.
+#[utoipa::path(post, path = "/admin/api/tokens", tag = "access", request_body = TokenBody, responses((status = 201, description = "the token, shown this once", body = admin::tokens::Created), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody), (status = 403, description = "a viewer's token", body = ErrorBody)))]
 pub async fn create_token(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -333,17 +363,31 @@ pub async fn create_token(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+/// `POST /admin/api/tokens/{id}/revoke`: the token stops working at once, console sessions too.
+#[utoipa::path(post, path = "/admin/api/tokens/{id}/revoke", tag = "access", params(("id" = Uuid, Path, description = "its id")), request_body = ReasonBody, responses((status = 200, body = Outcome), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody), (status = 403, description = "a viewer's token", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<Uuid>,
+    Json(body): Json<ReasonBody>,
+) -> Reply<Outcome> {
+    Ok(Json(admin::tokens::revoke(&state.pool, &actor, id, &body.reason).await?))
+}
+
 /// `GET /admin/api/tokens`
+#[utoipa::path(get, path = "/admin/api/tokens", tag = "access", responses((status = 200, body = Vec<admin::tokens::TokenRow>), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody)))]
 pub async fn tokens(State(state): State<AppState>) -> Reply<Vec<admin::tokens::TokenRow>> {
     Ok(Json(admin::tokens::list(&state.pool).await?))
 }
 
 /// `GET /admin/api/businesses`
+#[utoipa::path(get, path = "/admin/api/businesses", tag = "businesses", responses((status = 200, body = Vec<admin::businesses::BusinessView>), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody)))]
 pub async fn businesses(State(state): State<AppState>) -> Reply<Vec<admin::businesses::BusinessView>> {
     Ok(Json(admin::businesses::list(&state.pool).await?))
 }
 
 /// `GET /admin/api/businesses/{id, number or "default"}`
+#[utoipa::path(get, path = "/admin/api/businesses/{id}", tag = "businesses", params(("id" = String, Path, description = "an id, its number (E.164), or `default`")), responses((status = 200, body = admin::businesses::BusinessView), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody)))]
 pub async fn business(
     State(state): State<AppState>,
     Path(which): Path<String>,
@@ -353,14 +397,17 @@ pub async fn business(
 }
 
 /// A business's fields to set, and why.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BusinessChange {
     pub set: admin::businesses::Changes,
+    /// Why (written to the audit log).
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
 /// `POST /admin/api/businesses`: 201 with the new business's id.
+#[utoipa::path(post, path = "/admin/api/businesses", tag = "businesses", request_body = BusinessChange, responses((status = 201, body = admin::businesses::Saved), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody), (status = 403, description = "a viewer's token", body = ErrorBody), (status = 409, description = "not in a state this applies to", body = ErrorBody)))]
 pub async fn create_business(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
@@ -372,6 +419,7 @@ pub async fn create_business(
 }
 
 /// `PATCH /admin/api/businesses/{id, number or "default"}`: only the fields given change.
+#[utoipa::path(patch, path = "/admin/api/businesses/{id}", tag = "businesses", params(("id" = String, Path, description = "an id, its number (E.164), or `default`")), request_body = BusinessChange, responses((status = 200, body = admin::businesses::Saved), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody), (status = 403, description = "a viewer's token", body = ErrorBody), (status = 404, description = "not found", body = ErrorBody), (status = 409, description = "not in a state this applies to", body = ErrorBody)))]
 pub async fn edit_business(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,

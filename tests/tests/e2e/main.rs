@@ -12,6 +12,7 @@ mod conversations;
 mod durability;
 mod jobs;
 mod observability;
+mod openapi;
 mod operations;
 mod repair;
 mod security;

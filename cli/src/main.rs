@@ -244,6 +244,13 @@ async fn serve(roles: Roles) -> anyhow::Result<()> {
             dir = %dir.display(),
             "TWILIO_AUTH_TOKEN is not set: using a development token; `bella call` signs with it, Twilio's real webhooks will be refused"
         );
+        if std::env::var_os("ADMIN_TOKEN").is_none() && roles.api {
+            tracing::info!(
+                console = format!("http://localhost:{}/admin", config.port),
+                token_file = %DevTokens::admin_token_path(dir).display(),
+                "the admin console: sign in with the admin token kept in token_file"
+            );
+        }
     }
     let running = bootstrap::start(config, roles).await?;
     running.run_until(shutdown_signal()).await

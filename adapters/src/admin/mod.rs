@@ -154,7 +154,7 @@ pub struct Outcome {
     pub audit_id: i64,
 }
 
-/// Masks every run of ten or more digits (spaces, dashes, dots and parentheses allowed between
+/// Masks every run of ten to fifteen digits (spaces, dashes, dots and parentheses allowed between
 /// them, not touching a letter) to its last four: `+1******0123`. For payloads and transcripts shown to
 /// operators, who need to tell numbers apart but not to read them.
 pub fn mask_phone_numbers(text: &str) -> String {
@@ -182,7 +182,8 @@ pub fn mask_phone_numbers(text: &str) -> String {
             }
             let boundary = |at: Option<&char>| !at.is_some_and(|c| c.is_alphanumeric());
             let standalone = boundary(i.checked_sub(1).and_then(|k| chars.get(k))) && boundary(chars.get(j));
-            if digits >= 10 && standalone {
+            // E.164 numbers have at most 15 digits: longer runs are identifiers (a UUID's digits).
+            if (10..=15).contains(&digits) && standalone {
                 let mut seen = 0;
                 for &c in &chars[i..j] {
                     if c.is_ascii_digit() {
@@ -217,6 +218,8 @@ mod tests {
         let plain = r#"at 14:30 on 2026-12-01T15:00:00Z, ref 4K7Q, call CA12345678901234567890abcdef"#;
         assert_eq!(mask_phone_numbers(plain), plain);
         assert_eq!(mask_phone_numbers("attempt 3 of 6"), "attempt 3 of 6");
+        let business = r#"{"business_id":"00000000-0000-4000-8000-000000000001"}"#;
+        assert_eq!(mask_phone_numbers(business), business);
     }
 
     #[test]

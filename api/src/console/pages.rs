@@ -446,7 +446,7 @@ async fn workflows_page(state: &AppState, session: &Session, filter: &admin::wor
                         td { (run.kind) }
                         td { span.badge.(run.status) { (run.status) } }
                         td.n { (run.attempts) }
-                        td.error { (maybe(run.error_class.as_deref())) " " small { (short(&mask_phone_numbers(run.last_error.as_deref().unwrap_or("")), 70)) } }
+                        td.error { @if let Some(class) = &run.error_class { (class) " " } small { (short(&mask_phone_numbers(run.last_error.as_deref().unwrap_or("")), 70)) } }
                         td { @if let Some(call) = &run.call_sid { a href={ "/admin/calls/" (call) } { (short(call, 12)) } } }
                     }
                 }
@@ -480,7 +480,9 @@ pub async fn workflow(
             dt { "Kind" } dd { (run.kind) }
             dt { "Job" } dd { code { (run.idempotency_key) } }
             dt { "Attempts" } dd { (run.attempts) }
-            dt { "Error" } dd.error { (maybe(run.error_class.as_deref())) " " (mask_phone_numbers(run.last_error.as_deref().unwrap_or(""))) }
+            @if run.error_class.is_some() || run.last_error.is_some() {
+                dt { "Last error" } dd.error { (maybe(run.error_class.as_deref())) " " (mask_phone_numbers(run.last_error.as_deref().unwrap_or(""))) }
+            }
             dt { "Call" } dd { @if let Some(call) = &run.call_sid { a href={ "/admin/calls/" (call) } { (call) } } @else { "–" } }
             dt { "Started" } dd { (when(&run.created_at)) } dt { "Updated" } dd { (when(&run.updated_at)) }
         }
@@ -520,7 +522,7 @@ pub async fn workflow(
                 tr data-step=(step.step) {
                     td.n { (step.position) } td { (step.step) } td { span.badge.(step.status) { (step.status) } }
                     td.n { (step.attempts) }
-                    td.error { (maybe(step.error_class.as_deref())) " " small { (short(&mask_phone_numbers(step.last_error.as_deref().unwrap_or("")), 80)) } }
+                    td.error { @if let Some(class) = &step.error_class { (class) " " } small { (short(&mask_phone_numbers(step.last_error.as_deref().unwrap_or("")), 80)) } }
                     td { (when(&step.started_at)) } td { @if let Some(at) = &step.finished_at { (when(at)) } }
                 }
             } }

@@ -79,9 +79,13 @@ impl WeeklyHours {
 
     /// Parses opening hours as an operator types them: groups separated by `;`, each a day or a
     /// range of days and one or more spans: `mon-fri 09:00-17:00; sat 10:00-14:00`,
-    /// `mon-wed 9-12 13-17`. Days not named are closed.
+    /// `mon-wed 9-12 13-17`. Days not named are closed; `closed` (what a week without hours
+    /// displays as) is every day closed.
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut week = Self::default();
+        if text.trim().eq_ignore_ascii_case("closed") {
+            return Ok(week);
+        }
         let day = |name: &str| -> Result<Weekday, String> {
             name.parse::<Weekday>().map_err(|_| format!("unknown day {name:?}: use mon, tue, wed, thu, fri, sat, sun"))
         };
@@ -658,6 +662,10 @@ pub(crate) mod tests {
         assert_eq!(split.tue.len(), 2);
         assert!(WeeklyHours::parse("mon 17-9").is_err());
         assert!(WeeklyHours::parse("funday 9-17").is_err());
+        // A week without hours reads back as it displays.
+        let closed = WeeklyHours::default();
+        assert_eq!(closed.to_string(), "closed");
+        assert_eq!(WeeklyHours::parse("closed").unwrap(), closed);
         assert!(WeeklyHours::parse("mon").is_err());
         assert!(WeeklyHours::parse("mon 9-12 11-13").is_err());
     }

@@ -164,6 +164,12 @@ impl Changes {
             profile.own_holidays = days;
         }
         if let Some(is_default) = self.is_default {
+            if profile.is_default && !is_default {
+                // Some business must answer the numbers no business claims.
+                return Err(invalid(
+                    "is_default: this business stops being the default when another one becomes it; make the other one the default".into(),
+                ));
+            }
             profile.is_default = is_default;
         }
         Ok(())
@@ -283,14 +289,15 @@ pub async fn edit(
     changes.apply(&mut profile)?;
     let id = business.profile.id;
     let mut tx = pool.begin().await?;
-    let unchanged = same(&before, &profile);
+    let changed = changed_fields(&before, &profile);
+    let unchanged = changed.is_empty();
     if !unchanged {
         store::update_in(&mut tx, id, &profile).await?;
     }
     let entry = Entry {
         actor,
         action: "businesses.edit",
-        target: json!({ "business_id": id.as_uuid(), "name": profile.name, "fields": changes.fields() }),
+        target: json!({ "business_id": id.as_uuid(), "name": profile.name, "fields": changed }),
         reason: &reason,
         dry_run: false,
         affected: u64::from(!unchanged),
@@ -301,20 +308,24 @@ pub async fn edit(
     Ok(Saved { id: id.as_uuid(), outcome })
 }
 
-fn same(a: &Profile, b: &Profile) -> bool {
-    a.name == b.name
-        && a.phone_number == b.phone_number
-        && a.time_zone == b.time_zone
-        && a.province == b.province
-        && a.hours == b.hours
-        && a.own_holidays == b.own_holidays
-        && a.appointment_minutes == b.appointment_minutes
-        && a.min_notice_minutes == b.min_notice_minutes
-        && a.languages == b.languages
-        && a.transfer_number == b.transfer_number
-        && a.address == b.address
-        && a.resources == b.resources
-        && a.is_default == b.is_default
+/// The fields that differ between two profiles: what an edit changed, for the audit log.
+fn changed_fields(a: &Profile, b: &Profile) -> Vec<&'static str> {
+    let fields = [
+        ("name", a.name != b.name),
+        ("phone_number", a.phone_number != b.phone_number),
+        ("time_zone", a.time_zone != b.time_zone),
+        ("province", a.province != b.province),
+        ("hours", a.hours != b.hours),
+        ("own_holidays", a.own_holidays != b.own_holidays),
+        ("appointment_minutes", a.appointment_minutes != b.appointment_minutes),
+        ("min_notice_minutes", a.min_notice_minutes != b.min_notice_minutes),
+        ("languages", a.languages != b.languages),
+        ("transfer_number", a.transfer_number != b.transfer_number),
+        ("address", a.address != b.address),
+        ("resources", a.resources != b.resources),
+        ("is_default", a.is_default != b.is_default),
+    ];
+    fields.into_iter().filter(|(_, differs)| *differs).map(|(name, _)| name).collect()
 }
 
 /// A business created or edited.

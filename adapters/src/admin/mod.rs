@@ -154,7 +154,7 @@ pub struct Outcome {
     pub audit_id: i64,
 }
 
-/// Masks every run of ten to fifteen digits (spaces, dashes, dots and parentheses allowed between
+/// Masks every run of ten or more digits (spaces, dashes, dots and parentheses allowed between
 /// them, not touching a letter) to its last four: `+1******0123`. For payloads and transcripts shown to
 /// operators, who need to tell numbers apart but not to read them.
 pub fn mask_phone_numbers(text: &str) -> String {
@@ -182,8 +182,7 @@ pub fn mask_phone_numbers(text: &str) -> String {
             }
             let boundary = |at: Option<&char>| !at.is_some_and(|c| c.is_alphanumeric());
             let standalone = boundary(i.checked_sub(1).and_then(|k| chars.get(k))) && boundary(chars.get(j));
-            // E.164 numbers have at most 15 digits: longer runs are identifiers (a UUID's digits).
-            if (10..=15).contains(&digits) && standalone {
+            if digits >= 10 && standalone && !in_uuid(&chars, i, j) {
                 let mut seen = 0;
                 for &c in &chars[i..j] {
                     if c.is_ascii_digit() {
@@ -205,6 +204,22 @@ pub fn mask_phone_numbers(text: &str) -> String {
     out
 }
 
+/// Whether `chars[start..end]` lies inside a UUID (`8-4-4-4-12` hexadecimal digits), whose
+/// all-digit groups would otherwise look like a phone number.
+fn in_uuid(chars: &[char], start: usize, end: usize) -> bool {
+    let token = |c: &char| c.is_ascii_hexdigit() || *c == '-';
+    let mut from = start;
+    while from > 0 && token(&chars[from - 1]) {
+        from -= 1;
+    }
+    let mut to = end;
+    while to < chars.len() && token(&chars[to]) {
+        to += 1;
+    }
+    let candidate: String = chars[from..to].iter().collect();
+    candidate.len() == 36 && candidate.split('-').map(str::len).eq([8, 4, 4, 4, 12])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +235,9 @@ mod tests {
         assert_eq!(mask_phone_numbers("attempt 3 of 6"), "attempt 3 of 6");
         let business = r#"{"business_id":"00000000-0000-4000-8000-000000000001"}"#;
         assert_eq!(mask_phone_numbers(business), business);
+        // Two numbers in a row, or a number then a date, are masked all the same.
+        assert_eq!(mask_phone_numbers("416 555 0123 416 555 0124"), "*** *** **** *** *** 0124");
+        assert!(!mask_phone_numbers("416-555-0123 2026-12-01").contains("555"));
     }
 
     #[test]

@@ -45,6 +45,17 @@ impl FormData {
         }
     }
 
+    /// The form without the fields left as they were shown: a field `x` sent with an `orig.x` of
+    /// the same value is dropped, so that saving a form changes only what was edited there, and
+    /// not what someone else changed meanwhile.
+    pub fn edited(&self) -> Self {
+        let unchanged =
+            |key: &str, value: &str| self.get(&format!("orig.{key}")).is_some_and(|o| o.trim() == value.trim());
+        Self(
+            self.0.iter().filter(|(key, value)| !key.starts_with("orig.") && !unchanged(key, value)).cloned().collect(),
+        )
+    }
+
     /// The fields whose names start with `prefix`, without it: `set.name=Marie` gives `name`.
     pub fn prefixed(&self, prefix: &str) -> BTreeMap<String, String> {
         self.0.iter().filter_map(|(key, value)| Some((key.strip_prefix(prefix)?.to_owned(), value.clone()))).collect()
@@ -64,5 +75,8 @@ mod tests {
         assert!(!form.checked("confirm"));
         assert_eq!(form.prefixed("set.").get("name").map(String::as_str), Some("Marie Tremblay"));
         assert!(form.number::<u32>("n", "minutes").unwrap_err().to_string().contains("minutes"));
+        let edit = FormData::parse(b"name=Salon&orig.name=Salon&hours=mon+9-17&orig.hours=tue+9-17&csrf=x");
+        let edited = edit.edited();
+        assert_eq!((edited.get("name"), edited.get("hours"), edited.get("csrf")), (None, Some("mon 9-17"), Some("x")));
     }
 }

@@ -31,6 +31,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use rand::Rng as _;
 use redis::AsyncCommands as _;
+use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 
@@ -67,8 +68,9 @@ impl Session {
 /// What Redis keeps for a session.
 #[derive(Debug, Serialize, Deserialize)]
 struct Stored {
-    /// The SHA-256 of the token signed in with; `None` for `ADMIN_TOKEN`.
-    token_sha256: Option<String>,
+    /// The SHA-256 of the token signed in with (`ADMIN_TOKEN`'s too: a new `ADMIN_TOKEN` ends the
+    /// sessions of the old one).
+    token_sha256: String,
     csrf: String,
     signed_in_ms: i64,
 }
@@ -183,12 +185,12 @@ async fn load_session(state: &AppState, headers: &HeaderMap) -> anyhow::Result<O
     let Some(stored) = raw.and_then(|raw| serde_json::from_str::<Stored>(&raw).ok()) else { return Ok(None) };
     let lifetime_ms = i64::try_from(LIFETIME.as_millis()).unwrap_or(i64::MAX);
     let left_ms = stored.signed_in_ms.saturating_add(lifetime_ms) - now_ms();
-    // The token must still be live: revoking it ends its sessions.
-    let actor = match &stored.token_sha256 {
-        Some(sha) => tokens::live(&state.pool, sha).await?,
-        None => {
-            state.config.admin_token.as_ref().map(|_| Actor { name: "token:admin-token".into(), role: Role::Operator })
-        }
+    // The token must still be live: revoking it (or changing ADMIN_TOKEN) ends its sessions.
+    let env_token = state.config.admin_token.as_ref().map(|t| tokens::sha256_hex(t.expose_secret()));
+    let actor = if env_token.is_some_and(|sha| equal(&sha, &stored.token_sha256)) {
+        Some(Actor { name: "token:admin-token".into(), role: Role::Operator })
+    } else {
+        tokens::live(&state.pool, &stored.token_sha256).await?
     };
     let Some(actor) = actor.filter(|_| left_ms > 0) else {
         let _: () = redis.del(&key).await?;
@@ -291,13 +293,7 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, body: axum::bo
             return layout::error_page(StatusCode::SERVICE_UNAVAILABLE, "Cannot check the token now; try again.");
         }
     };
-    let is_env_token =
-        state.config.admin_token.as_ref().is_some_and(|expected| adapters::config::token_matches(expected, &token));
-    let stored = Stored {
-        token_sha256: (!is_env_token).then(|| tokens::sha256_hex(&token)),
-        csrf: random_hex(),
-        signed_in_ms: now_ms(),
-    };
+    let stored = Stored { token_sha256: tokens::sha256_hex(&token), csrf: random_hex(), signed_in_ms: now_ms() };
     let id = random_hex();
     let mut redis = state.services.redis.clone();
     let saved: redis::RedisResult<()> = redis

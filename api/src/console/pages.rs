@@ -302,12 +302,19 @@ pub async fn change_dead_letters(
         let filter = if form.checked("matching") {
             let prefixed = form.prefixed("filter.");
             let get = |name: &str| prefixed.get(name).cloned().filter(|v| !v.is_empty());
-            admin::dead_letters::Filter {
+            let filter = admin::dead_letters::Filter {
                 kind: get("kind"),
                 error_class: get("error_class"),
                 call_sid: get("call_sid"),
                 ..Default::default()
+            };
+            let everything = filter.kind.is_none() && filter.error_class.is_none() && filter.call_sid.is_none();
+            if everything && !form.checked("dry_run") && !form.checked("confirm") {
+                return Err(AdminError::Invalid(
+                    "no filter is set, so this is every dead letter: tick the confirmation box, or filter first".into(),
+                ));
             }
+            filter
         } else if ids.is_empty() {
             return Err(AdminError::Invalid(
                 "tick the dead letters to change, or \"every dead letter matching the filter\"".into(),
@@ -327,6 +334,11 @@ pub async fn change_dead_letters(
                 Ok(said(&outcome))
             }
             Some("discard") => {
+                if form.checked("dry_run") {
+                    return Err(AdminError::Invalid(
+                        "a dry run counts retries only: untick it to discard (nothing was discarded)".into(),
+                    ));
+                }
                 require_confirm(&form)?;
                 Ok(said(&admin::dead_letters::discard(&state.pool, &session.actor, &filter, why).await?))
             }
@@ -794,9 +806,30 @@ pub async fn businesses(State(state): State<AppState>, Extension(session): Exten
 fn business_form(session: &Session, action: &str, b: Option<&admin::businesses::BusinessView>) -> Markup {
     let v = |f: fn(&admin::businesses::BusinessView) -> String| b.map(f).unwrap_or_default();
     let disabled = !session.operator();
+    // What the form showed, sent back with it: only the fields the operator edits are saved.
+    let shown: Vec<(&str, String)> = b
+        .map(|b| {
+            vec![
+                ("name", b.name.clone()),
+                ("phone_number", b.phone_number.clone().unwrap_or_default()),
+                ("time_zone", b.time_zone.clone()),
+                ("province", b.province.clone()),
+                ("hours", b.hours.clone()),
+                ("appointment_minutes", b.appointment_minutes.to_string()),
+                ("resources", b.resources.to_string()),
+                ("min_notice_minutes", b.min_notice_minutes.to_string()),
+                ("languages", b.languages.join(",")),
+                ("transfer_number", b.transfer_number.clone().unwrap_or_default()),
+                ("address", b.address.clone().unwrap_or_default()),
+                ("own_holidays", b.own_holidays.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")),
+                ("is_default", if b.is_default { "yes".into() } else { String::new() }),
+            ]
+        })
+        .unwrap_or_default();
     html! {
         form.stacked #business method="post" action=(action) {
             (csrf(session))
+            @for (name, value) in &shown { input type="hidden" name={ "orig." (name) } value=(value); }
             label { "Name" } input type="text" name="name" required value=(v(|b| b.name.clone())) disabled[disabled];
             label { "Number callers dial (E.164)" } input type="text" name="phone_number" placeholder="+15145550100" value=(v(|b| b.phone_number.clone().unwrap_or_default())) disabled[disabled];
             label { "Time zone" } input type="text" name="time_zone" placeholder="America/Toronto" value=(v(|b| b.time_zone.clone())) disabled[disabled];
@@ -898,7 +931,7 @@ pub async fn edit_business(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let form = FormData::parse(&body);
+    let form = FormData::parse(&body).edited();
     let result = async {
         let changes = business_changes(&form)?;
         let why = form.get("reason").unwrap_or_default();

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use workflows::BusinessId;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
 /// Refuses, with 401, any request without a valid bearer token: `ADMIN_TOKEN`, or a token made
 /// by `bella admin token create`. The token's holder goes into the request as an [`Actor`] for
@@ -60,6 +60,7 @@ pub async fn actor_for(state: &AppState, token: &str) -> Result<Option<Actor>, s
 /// `Content-Type`, a field of the wrong type, a path id that is not a UUID, an unknown query
 /// parameter: 400, 415 or 422 in plain text) into the admin API's one error shape, a 400 with
 /// `{"error": "..."}`, so that clients and the OpenAPI document deal with one kind of error.
+/// Other refusals (405, 413) keep their status in the same shape.
 pub async fn json_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
@@ -68,13 +69,18 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    let refused = matches!(status.as_u16(), 400 | 415 | 422);
-    if !refused || is_json {
+    if !status.is_client_error() || is_json {
         return response;
     }
     let bytes = axum::body::to_bytes(response.into_body(), 16 * 1024).await.unwrap_or_default();
     let message = String::from_utf8_lossy(&bytes).trim().to_owned();
-    ApiError::BadRequest(if message.is_empty() { "the request is malformed".into() } else { message }).into_response()
+    let message = if message.is_empty() { status.canonical_reason().unwrap_or("refused").to_owned() } else { message };
+    match status.as_u16() {
+        // Bodies and paths the extractors could not read: the request is malformed.
+        400 | 415 | 422 => ApiError::BadRequest(message).into_response(),
+        // Anything else (405, 413) keeps its status, in the same JSON shape.
+        _ => (status, Json(ErrorBody { error: message })).into_response(),
+    }
 }
 
 /// One appointment as the admin API shows it: phone in E.164, times in RFC 3339 with the
@@ -117,8 +123,8 @@ const MAX_LIMIT: i64 = 5_000;
         ("business" = Option<Uuid>, Query, description = "a business id"),
         ("limit" = Option<i64>, Query, description = "1 to 5000; 500 by default"),
     ),
-    responses((status = 200, body = Vec<AppointmentJson>), (status = 400, body = crate::error::ErrorBody),
-              (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<AppointmentJson>), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody)))]
 pub async fn appointments(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,

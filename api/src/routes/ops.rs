@@ -145,6 +145,7 @@ pub struct DeadChange {
     /// Apply to every dead letter when no id or filter is given.
     #[serde(default)]
     pub all: bool,
+    /// Retry only: count what would be retried, change nothing.
     #[serde(default)]
     pub dry_run: bool,
     /// Retries per second, at most (0 or absent: no limit).
@@ -156,6 +157,16 @@ pub struct DeadChange {
 }
 
 impl DeadChange {
+    /// Discard and purge have no dry run: refuse one rather than do it for real.
+    fn no_dry_run(&self, verb: &str) -> Result<(), ApiError> {
+        if self.dry_run {
+            return Err(ApiError::BadRequest(format!(
+                "dry_run applies to retry only; {verb} has none (list the dead letters to see what it would touch)"
+            )));
+        }
+        Ok(())
+    }
+
     fn filter(&self) -> Result<admin::dead_letters::Filter, ApiError> {
         let f = self;
         let narrowed = !self.ids.is_empty()
@@ -203,6 +214,7 @@ pub async fn discard_dead_letters(
     Extension(actor): Extension<Actor>,
     Json(body): Json<DeadChange>,
 ) -> Reply<Outcome> {
+    body.no_dry_run("discard")?;
     let filter = body.filter()?;
     Ok(Json(admin::dead_letters::discard(&state.pool, &actor, &filter, &body.reason).await?))
 }
@@ -214,6 +226,7 @@ pub async fn purge_dead_letters(
     Extension(actor): Extension<Actor>,
     Json(body): Json<DeadChange>,
 ) -> Reply<Outcome> {
+    body.no_dry_run("purge")?;
     let filter = body.filter()?;
     Ok(Json(admin::dead_letters::purge(&state.pool, &actor, &filter, &body.reason).await?))
 }

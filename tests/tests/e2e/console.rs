@@ -307,13 +307,51 @@ async fn businesses_are_created_and_edited_over_the_api_and_the_console() {
     assert_eq!(shown["appointment_minutes"], 45);
     assert_eq!(shown["resources"], 2);
     assert_eq!(shown["own_holidays"], json!(["2026-12-24", "2026-12-31"]));
-    let mut edit = form.to_vec();
-    edit[4] = ("hours", "mon-fri 08:00-16:00; sat 09:00-12:00");
-    let (status, _) = console.post(&location, &location, &edit).await;
+    // An operator opens the form; meanwhile someone changes the notice over the API; the
+    // operator changes the hours and saves: both changes stand.
+    let page = console.page(&location).await;
+    let patch_laval = reqwest::Client::new()
+        .patch(format!("{}/admin/api/businesses/+14505550123", app.base_url))
+        .bearer_auth(admin_token(&app))
+        .json(&json!({ "set": { "min_notice_minutes": 60 }, "reason": "phone policy" }))
+        .send();
+    assert_eq!(patch_laval.await.unwrap().status(), 200);
+    let mut sent: Vec<(String, String)> = vec![("csrf".into(), field(&page, "csrf").unwrap())];
+    for (name, _) in &form[..12] {
+        let shown = field(&page, &format!("orig.{name}")).unwrap_or_else(|| panic!("orig.{name} in {page}"));
+        sent.push((format!("orig.{name}"), shown.clone()));
+        sent.push(((*name).to_owned(), shown));
+    }
+    sent.iter_mut().find(|(k, _)| k == "hours").unwrap().1 = "mon-fri 08:00-16:00; sat 09:00-12:00".into();
+    sent.push(("reason".into(), "open Saturday mornings".into()));
+    let sent: Vec<(&str, &str)> = sent.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (status, _) = console.post_raw(&location, &sent).await;
     assert_eq!(status, 303);
     assert!(console.page(&location).await.contains("edited (audit #"));
     let (_, shown) = app.admin_get("/admin/api/businesses/+14505550123", None).await;
     assert_eq!(shown["hours"], "mon-fri 08:00-16:00; sat 09:00-12:00");
+    assert_eq!(shown["min_notice_minutes"], 60, "the form did not put back the notice it showed");
+    let fields: serde_json::Value = sqlx::query_scalar(
+        "select target->'fields' from audit_log where action = 'businesses.edit' order by audit_id desc limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(fields, json!(["hours"]), "the audit names what changed");
+
+    // There is always a default business.
+    let (status, error) = app
+        .admin_post("/admin/api/businesses/default", json!({ "set": { "is_default": false }, "reason": "x" }), None)
+        .await;
+    assert_eq!(status, 405, "PATCH, not POST: {error}");
+    let undefault = reqwest::Client::new()
+        .patch(format!("{}/admin/api/businesses/default", app.base_url))
+        .bearer_auth(admin_token(&app))
+        .json(&json!({ "set": { "is_default": false }, "reason": "x" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(undefault.status(), 400);
 
     let actions: Vec<(String, String, String)> = sqlx::query_as(
         "select actor, action, result from audit_log where action like 'businesses.%' order by audit_id",
@@ -330,7 +368,32 @@ async fn businesses_are_created_and_edited_over_the_api_and_the_console() {
             ("token:admin-token", "businesses.edit", "edited"),
             ("token:admin-token", "businesses.edit", "already so: nothing changed"),
             ("console:admin-token", "businesses.create", "created"),
+            ("token:admin-token", "businesses.edit", "edited"),
             ("console:admin-token", "businesses.edit", "edited"),
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discard_and_purge_refuse_a_dry_run_rather_than_do_it() {
+    let app = e2e::spawn_app().await;
+    for verb in ["discard", "purge"] {
+        let body = json!({ "all": true, "dry_run": true, "reason": "just looking" });
+        let (status, error) = app.admin_post(&format!("/admin/api/dead-letters/{verb}"), body, None).await;
+        assert_eq!(status, 400, "{verb}: {error}");
+        assert!(error["error"].as_str().unwrap().contains("dry_run applies to retry only"), "{error}");
+    }
+    let rows: i64 = sqlx::query_scalar("select count(*) from audit_log").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(rows, 0);
+    // The framework's own refusals have the API's error shape too.
+    let answer = reqwest::Client::new()
+        .post(format!("{}/admin/api/queues/pause", app.base_url))
+        .bearer_auth(admin_token(&app))
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    let error: serde_json::Value = answer.json().await.unwrap();
+    assert!(error["error"].as_str().unwrap().contains("Content-Type"), "{error}");
 }

@@ -94,7 +94,18 @@ pub struct Actor {
 impl Actor {
     /// A person at the `bella` CLI: whoever can reach the database is an operator.
     pub fn cli() -> Self {
-        let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+        // USER is unset in some shells (containers, cron): fall back to the home directory's name.
+        let home = || {
+            std::env::var_os("HOME")
+                .and_then(|h| std::path::PathBuf::from(h).file_name().map(|n| n.to_string_lossy().into_owned()))
+                .filter(|n| !n.is_empty())
+        };
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .ok()
+            .filter(|u| !u.is_empty())
+            .or_else(home)
+            .unwrap_or_else(|| "unknown".into());
         Self { name: format!("cli:{user}"), role: Role::Operator }
     }
 

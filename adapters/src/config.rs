@@ -2,11 +2,13 @@
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
-//! | `PORT` | `8080` | HTTP port |
+//! | `PORT` | `8080` | HTTP port of `bella api` and `bella all` |
+//! | `METRICS_PORT` | `9090` | `bella worker`'s `/healthz`, `/readyz` and `/metrics` |
 //! | `DATABASE_URL` | `postgres://postgres@127.0.0.1:5432/bella` | created if missing |
 //! | `DATABASE_POOL_SIZE` | `20` | connections per process |
-//! | `REDIS_URL` | `redis://127.0.0.1:6379` | sessions and job results |
-//! | `AMQP_URL` | `amqp://guest:guest@127.0.0.1:5672/%2f` | jobs |
+//! | `REDIS_URL` | `redis://127.0.0.1:6379` | sessions and job results (`rediss://` for TLS) |
+//! | `AMQP_URL` | `amqp://guest:guest@127.0.0.1:5672/%2f` | jobs; a comma-separated list of a cluster's nodes is tried in turn |
+//! | `DATABASE_PASSWORD`, `REDIS_PASSWORD`, `AMQP_PASSWORD` | none | replace the password in the URL (secrets injected on their own) |
 //! | `TWILIO_AUTH_TOKEN` | development token | signs and checks webhooks |
 //! | `TWILIO_ACCOUNT_SID` | none | Twilio REST (text messages) |
 //! | `TWILIO_API_BASE` | `https://api.twilio.com` | Twilio REST base, for tests |
@@ -66,6 +68,8 @@ pub enum TokenSource {
 #[derive(Clone)]
 pub struct Config {
     pub port: u16,
+    /// Where `bella worker` answers `/healthz`, `/readyz` and `/metrics`.
+    pub metrics_port: u16,
     pub database_url: String,
     pub database_pool_size: u32,
     pub redis_url: String,
@@ -107,8 +111,12 @@ impl fmt::Debug for Config {
     }
 }
 
-/// `scheme://host:port/path` without credentials: safe to print in an error or a log.
+/// `scheme://host:port/path` without credentials: safe to print in an error or a log. A list
+/// (`AMQP_URL` naming a cluster's nodes) is redacted address by address.
 pub fn redact_url(raw: &str) -> String {
+    if raw.contains(',') {
+        return raw.split(',').map(|one| redact_url(one.trim())).collect::<Vec<_>>().join(", ");
+    }
     match Url::parse(raw) {
         Ok(url) => {
             let host = url.host_str().unwrap_or("?");
@@ -144,13 +152,14 @@ impl Config {
                 }
             }
         };
-        let port = match lookup("PORT") {
-            None => 8080,
-            Some(raw) => raw.parse().map_err(|_| ConfigError::Invalid {
-                name: "PORT",
-                reason: format!("expected a port number, got {raw:?}"),
-            })?,
+        let port_number = |name: &'static str, default: u16| match lookup(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .parse()
+                .map_err(|_| ConfigError::Invalid { name, reason: format!("expected a port number, got {raw:?}") }),
         };
+        let port = port_number("PORT", 8080)?;
+        let metrics_port = port_number("METRICS_PORT", 9090)?;
         let public_url = lookup("PUBLIC_URL")
             .map(|raw| parse_url("PUBLIC_URL", &raw))
             .transpose()?
@@ -209,12 +218,23 @@ impl Config {
             }
         };
 
+        let database_url = with_password(
+            "DATABASE_URL",
+            text("DATABASE_URL", DEFAULT_DATABASE_URL),
+            lookup("DATABASE_PASSWORD").as_deref(),
+        )?;
+        let redis_url =
+            with_password("REDIS_URL", text("REDIS_URL", DEFAULT_REDIS_URL), lookup("REDIS_PASSWORD").as_deref())?;
+        let amqp_url =
+            with_password("AMQP_URL", text("AMQP_URL", DEFAULT_AMQP_URL), lookup("AMQP_PASSWORD").as_deref())?;
+
         Ok(Self {
             port,
-            database_url: text("DATABASE_URL", DEFAULT_DATABASE_URL),
+            metrics_port,
+            database_url,
             database_pool_size,
-            redis_url: text("REDIS_URL", DEFAULT_REDIS_URL),
-            amqp_url: text("AMQP_URL", DEFAULT_AMQP_URL),
+            redis_url,
+            amqp_url,
             namespace: Namespace::new(&namespace),
             twilio_auth_token,
             token_source,
@@ -237,6 +257,31 @@ impl Config {
             service_name: text("OTEL_SERVICE_NAME", "bella"),
         })
     }
+}
+
+/// `url` (or each URL of a comma-separated list) with its password replaced by `password`, when
+/// one is given: a deployment injects the password from its secret store on its own, and the
+/// address in plain configuration.
+fn with_password(name: &'static str, url: String, password: Option<&str>) -> Result<String, ConfigError> {
+    let Some(password) = password else { return Ok(url) };
+    // Encoded here, entirely: `Url::set_password` leaves `%` and `,` as they are, which would
+    // garble a password containing them (and split a list).
+    const RESERVED: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    let encoded = percent_encoding::utf8_percent_encode(password, RESERVED).to_string();
+    let replaced: Result<Vec<String>, ConfigError> = url
+        .split(',')
+        .map(str::trim)
+        .map(|one| {
+            let mut parsed = Url::parse(one).map_err(|e| ConfigError::Invalid { name, reason: format!("{e}") })?;
+            parsed.set_password(Some(&encoded)).map_err(|()| ConfigError::Invalid {
+                name,
+                reason: format!("{} cannot carry a password", redact_url(one)),
+            })?;
+            Ok(parsed.to_string())
+        })
+        .collect();
+    Ok(replaced?.join(","))
 }
 
 fn parse_url(name: &'static str, raw: &str) -> Result<Url, ConfigError> {
@@ -368,9 +413,46 @@ mod tests {
     }
 
     #[test]
+    fn the_worker_has_its_own_port() {
+        let c = config(&[("TWILIO_AUTH_TOKEN", "t"), ("PORT", "8081")]).unwrap();
+        assert_eq!((c.port, c.metrics_port), (8081, 9090));
+        let c = config(&[("TWILIO_AUTH_TOKEN", "t"), ("METRICS_PORT", "9464")]).unwrap();
+        assert_eq!((c.port, c.metrics_port), (8080, 9464));
+        let err = config(&[("TWILIO_AUTH_TOKEN", "t"), ("METRICS_PORT", "x")]).err().unwrap();
+        assert!(err.to_string().starts_with("METRICS_PORT is invalid"), "{err}");
+    }
+
+    #[test]
+    fn passwords_injected_on_their_own_go_into_the_urls() {
+        let c = config(&[
+            ("TWILIO_AUTH_TOKEN", "t"),
+            ("DATABASE_URL", "postgres://bella@db.internal:5432/bella?sslmode=require"),
+            ("DATABASE_PASSWORD", "p@ss/word"),
+            ("REDIS_URL", "rediss://cache.internal:6379"),
+            ("REDIS_PASSWORD", "auth-token"),
+            ("AMQP_URL", "amqps://bella@b-1.mq:5671/%2f, amqps://bella@b-2.mq:5671/%2f"),
+            ("AMQP_PASSWORD", "s3cret,%x"),
+        ])
+        .unwrap();
+        assert_eq!(c.database_url, "postgres://bella:p%40ss%2Fword@db.internal:5432/bella?sslmode=require");
+        assert_eq!(c.redis_url, "rediss://:auth-token@cache.internal:6379");
+        assert_eq!(
+            c.amqp_url,
+            "amqps://bella:s3cret%2C%25x@b-1.mq:5671/%2f,amqps://bella:s3cret%2C%25x@b-2.mq:5671/%2f"
+        );
+        // Without them, the URLs are kept as given.
+        let c = config(&[("TWILIO_AUTH_TOKEN", "t"), ("REDIS_URL", "redis://:inline@127.0.0.1:6379")]).unwrap();
+        assert_eq!(c.redis_url, "redis://:inline@127.0.0.1:6379");
+    }
+
+    #[test]
     fn urls_are_redacted() {
         assert_eq!(redact_url("amqp://guest:secret@127.0.0.1:5672/%2f"), "amqp://127.0.0.1:5672/%2f");
         assert_eq!(redact_url("postgres://u:p@db/bella"), "postgres://db/bella");
+        assert_eq!(
+            redact_url("amqp://u:p@n1:5672/%2f,amqp://u:p@n2:5673/%2f"),
+            "amqp://n1:5672/%2f, amqp://n2:5673/%2f"
+        );
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub const OLDEST_JOB_SECONDS: &str = "bella_oldest_unfinished_job_seconds";
 pub const OUTBOX_BACKLOG: &str = "bella_outbox_backlog";
 pub const OUTBOX_OLDEST_SECONDS: &str = "bella_outbox_oldest_seconds";
 pub const ACTIVE_CALLS: &str = "bella_active_calls";
+pub const SESSION_RECOVERIES: &str = "bella_session_recoveries_total";
 
 /// Latency buckets, in seconds: fine below 10 ms where turns live, coarse up to a minute.
 const BUCKETS: &[f64] = &[
@@ -71,6 +72,10 @@ fn describe() {
         TURN_SECONDS,
         Unit::Seconds,
         "Time to answer a webhook, by webhook and step (step=total for the whole turn)."
+    );
+    describe_counter!(
+        SESSION_RECOVERIES,
+        "Call sessions taken from their PostgreSQL copy, by reason: missing (Redis lost it) or behind (Redis failed over to a replica that lacked the last turns)."
     );
     describe_counter!(
         WEBHOOKS,

@@ -13,7 +13,7 @@
 
 use std::time::{Duration, Instant};
 
-use adapters::metrics::{REPAIRS, TURN_SECONDS};
+use adapters::metrics::{REPAIRS, SESSION_RECOVERIES, TURN_SECONDS};
 use adapters::postgres::businesses::Business;
 use adapters::postgres::{self, appointments};
 use adapters::redis::{Saved, SessionStore, StoredSession};
@@ -205,11 +205,34 @@ async fn attempt(
 ) -> anyhow::Result<Option<Answer>> {
     let now = Utc::now();
     let mut laps = Laps::new(webhook);
+    let asked_turn = match webhook {
+        Webhook::Incoming => None,
+        Webhook::Answer { turn } | Webhook::JobResult { turn } => turn,
+    };
     let stored = match state.sessions.load(call).await? {
+        // Redis is behind the caller: it failed over to a replica that had not yet received the
+        // last turns (replication is asynchronous). The copy in PostgreSQL is ahead: go on from
+        // it, saving over what Redis holds.
+        Some(stale) if asked_turn.is_some_and(|asked| asked > stale.session.turn) => {
+            match postgres::sessions::recover(&state.pool, call, SessionStore::DEFAULT_TTL).await? {
+                Some(session) if session.turn > stale.session.turn => {
+                    metrics::counter!(SESSION_RECOVERIES, "reason" => "behind").increment(1);
+                    tracing::warn!(
+                        call.sid = %call,
+                        turn = session.turn,
+                        behind = stale.session.turn,
+                        "Redis was behind this call; session recovered from PostgreSQL"
+                    );
+                    Some(StoredSession { version: stale.version, session })
+                }
+                _ => Some(stale),
+            }
+        }
         Some(stored) => Some(stored),
         // Redis lost it (a restart): go on from the copy in PostgreSQL. Version 0 is what Redis
         // now holds, so the save below recreates the session there.
         None => postgres::sessions::recover(&state.pool, call, SessionStore::DEFAULT_TTL).await?.map(|session| {
+            metrics::counter!(SESSION_RECOVERIES, "reason" => "missing").increment(1);
             tracing::warn!(call.sid = %call, turn = session.turn, "session recovered from PostgreSQL");
             StoredSession { version: 0, session }
         }),

@@ -48,7 +48,8 @@ pub async fn prepare(config: &Config, services: &Services) -> anyhow::Result<()>
     Ok(())
 }
 
-/// A running Bella: the api's port, and what is needed to stop it.
+/// A running Bella: the port it answers HTTP on (the api's, or a worker's metrics port), and what
+/// is needed to stop it.
 #[derive(Debug)]
 pub struct Running {
     pub port: Option<u16>,
@@ -91,10 +92,11 @@ pub async fn start(config: Config, roles: Roles) -> anyhow::Result<Running> {
         let port = app.port();
         (Some(tokio::spawn(app.run(shutdown.clone().cancelled_owned()))), Some(port))
     } else {
-        // A process without the api still answers /healthz, /readyz and /metrics on PORT.
-        let listener = tokio::net::TcpListener::bind(("0.0.0.0", config.port))
+        // A process without the api still answers /healthz, /readyz and /metrics, on a port of
+        // its own (METRICS_PORT), so that an api and a worker can share a host and an environment.
+        let listener = tokio::net::TcpListener::bind(("0.0.0.0", config.metrics_port))
             .await
-            .with_context(|| format!("cannot listen on port {} (PORT)", config.port))?;
+            .with_context(|| format!("cannot listen on port {} (METRICS_PORT)", config.metrics_port))?;
         let port = listener.local_addr().map(|a| a.port()).ok();
         let ops = api::routes::health::Ops { services: services.clone(), names: config.namespace.clone() };
         let serving = api::routes::health::serve(listener, ops, shutdown.clone().cancelled_owned());

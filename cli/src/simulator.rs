@@ -90,6 +90,10 @@ pub struct Simulator {
     last: Option<Sent>,
     /// Every request's path and round-trip time, for `bella bench`.
     timings: Vec<(String, std::time::Duration)>,
+    /// Servers that receive the requests in turn, while the signature stays over `base`: a load
+    /// balancer in front of several api replicas. Empty: requests go to `base`.
+    replicas: Vec<Url>,
+    sent: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Simulator {
@@ -140,6 +144,8 @@ impl Simulator {
             action: None,
             last: None,
             timings: Vec::new(),
+            replicas: Vec::new(),
+            sent: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -150,6 +156,13 @@ impl Simulator {
     /// Points the call at another server (the api restarted on another port).
     pub fn set_base(&mut self, base: &str) -> anyhow::Result<()> {
         self.base = Url::parse(base)?;
+        Ok(())
+    }
+
+    /// Sends each request to the next of `replicas` in turn, as a load balancer in front of
+    /// them would, still signing the public URL (`base`) that Twilio requests.
+    pub fn spread_over(&mut self, replicas: &[String]) -> anyhow::Result<()> {
+        self.replicas = replicas.iter().map(|r| Url::parse(r)).collect::<Result<_, _>>()?;
         Ok(())
     }
 
@@ -212,16 +225,24 @@ impl Simulator {
             }
         };
         let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&sent.params).finish();
+        let mut target = Url::parse(&sent.url).with_context(|| format!("not a URL: {}", sent.url))?;
+        if !self.replicas.is_empty() {
+            let n = self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let replica = &self.replicas[n % self.replicas.len()];
+            target.set_scheme(replica.scheme()).ok();
+            target.set_host(replica.host_str()).ok();
+            target.set_port(replica.port()).ok();
+        }
         let response = self
             .http
-            .post(&sent.url)
+            .post(target.as_str())
             .header("content-type", "application/x-www-form-urlencoded")
             .header("x-twilio-signature", signature)
             .header("i-twilio-idempotency-token", &sent.idempotency_token)
             .body(body)
             .send()
             .await
-            .with_context(|| format!("cannot reach Bella at {}", self.base))?;
+            .with_context(|| format!("cannot reach Bella at {}", target.origin().ascii_serialization()))?;
         let status = response.status();
         Ok((status, response.text().await?))
     }

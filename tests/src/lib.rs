@@ -9,6 +9,7 @@
 // A test harness reports a broken precondition by failing the test, that is, by panicking.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+pub mod engines;
 pub mod fake_openai;
 pub mod fake_twilio;
 pub mod process;
@@ -50,6 +51,7 @@ pub struct TestApp {
     pub pool: PgPool,
     running: Option<Running>,
     database: String,
+    database_server: String,
 }
 
 impl std::fmt::Debug for TestApp {
@@ -68,8 +70,33 @@ pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
     spawn_roles(extra, Roles::ALL).await
 }
 
+/// Where a test's Bella finds PostgreSQL, Redis and RabbitMQ: the machine's shared services,
+/// unless a test brings engines of its own (a primary with a standby, a cluster).
+#[derive(Debug, Clone)]
+pub struct Engines {
+    /// A PostgreSQL server URL without a database name.
+    pub database_server: String,
+    pub redis_url: String,
+    pub amqp_url: String,
+}
+
+impl Default for Engines {
+    fn default() -> Self {
+        Self {
+            database_server: server_url(),
+            redis_url: env_or("TEST_REDIS_URL", "redis://127.0.0.1:6379"),
+            amqp_url: env_or("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
+        }
+    }
+}
+
 /// Starts the given roles of Bella (the outbox relay always runs) with extra configuration.
 pub async fn spawn_roles(extra: &[(&str, &str)], roles: Roles) -> TestApp {
+    spawn_on(&Engines::default(), extra, roles).await
+}
+
+/// The same, on the given engines.
+pub async fn spawn_on(engines: &Engines, extra: &[(&str, &str)], roles: Roles) -> TestApp {
     // Spans with trace context always (jobs carry it); TEST_LOG=1 also shows Bella's logs.
     bella::telemetry::init_for_tests(std::env::var("TEST_LOG").is_ok());
     sweep_leftovers_once().await;
@@ -78,10 +105,11 @@ pub async fn spawn_roles(extra: &[(&str, &str)], roles: Roles) -> TestApp {
     let name = format!("bella_test_{stamp}_{unique}");
     let mut vars: HashMap<String, String> = [
         ("PORT", "0".to_owned()),
-        ("DATABASE_URL", format!("{}/{name}", server_url())),
+        ("METRICS_PORT", "0".to_owned()),
+        ("DATABASE_URL", format!("{}/{name}", engines.database_server)),
         ("DATABASE_POOL_SIZE", "6".to_owned()),
-        ("REDIS_URL", env_or("TEST_REDIS_URL", "redis://127.0.0.1:6379")),
-        ("AMQP_URL", env_or("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")),
+        ("REDIS_URL", engines.redis_url.clone()),
+        ("AMQP_URL", engines.amqp_url.clone()),
         ("TWILIO_AUTH_TOKEN", uuid::Uuid::new_v4().simple().to_string()),
         ("ADMIN_TOKEN", uuid::Uuid::new_v4().simple().to_string()),
         ("BELLA_NAMESPACE", name.clone()),
@@ -106,6 +134,7 @@ pub async fn spawn_roles(extra: &[(&str, &str)], roles: Roles) -> TestApp {
         pool,
         running: Some(running),
         database: name,
+        database_server: engines.database_server.clone(),
     }
 }
 
@@ -163,6 +192,56 @@ impl TestApp {
             .expect("EXISTS");
         exists == 1
     }
+
+    /// Every field of a call's session hash in Redis, to put back later.
+    pub async fn session_hash(&self, call_sid: &str) -> Vec<(String, String)> {
+        let call = workflows::CallSid::parse(call_sid).expect("CallSid");
+        let mut redis = adapters::redis::connect(&self.config.redis_url).await.expect("redis");
+        redis::cmd("HGETALL")
+            .arg(self.config.namespace.session_key(&call))
+            .query_async(&mut redis)
+            .await
+            .expect("HGETALL")
+    }
+
+    /// Replaces a call's session hash in Redis, as a replica that missed the last writes would
+    /// hold it after a failover.
+    pub async fn set_session_hash(&self, call_sid: &str, fields: &[(String, String)]) {
+        let call = workflows::CallSid::parse(call_sid).expect("CallSid");
+        let key = self.config.namespace.session_key(&call);
+        let mut redis = adapters::redis::connect(&self.config.redis_url).await.expect("redis");
+        let _: () = redis::pipe()
+            .atomic()
+            .cmd("DEL")
+            .arg(&key)
+            .cmd("HSET")
+            .arg(&key)
+            .arg(fields)
+            .cmd("EXPIRE")
+            .arg(&key)
+            .arg(900)
+            .query_async(&mut redis)
+            .await
+            .expect("HSET");
+    }
+
+    /// Waits until the PostgreSQL copy of a call's session has reached `turn` (it is written
+    /// just after each answer).
+    pub async fn wait_for_session_copy(&self, call_sid: &str, turn: i32) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let kept: Option<i32> = sqlx::query_scalar("select turn from call_sessions where call_sid = $1")
+                .bind(call_sid)
+                .fetch_optional(&self.pool)
+                .await
+                .expect("call_sessions");
+            if kept.is_some_and(|kept| kept >= turn) {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "the session copy never reached turn {turn}: {kept:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
 }
 
 impl Drop for TestApp {
@@ -170,6 +249,7 @@ impl Drop for TestApp {
         let running = self.running.take();
         let config = self.config.clone();
         let database = self.database.clone();
+        let server = self.database_server.clone();
         // Cleaning up needs async I/O, and Drop cannot await: do it on a thread of its own.
         let cleanup = std::thread::spawn(move || {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
@@ -179,14 +259,14 @@ impl Drop for TestApp {
                 if let Some(running) = running {
                     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), running.stop()).await;
                 }
-                remove(&config, &database).await;
+                remove(&config, &server, &database).await;
             });
         });
         let _ = cleanup.join();
     }
 }
 
-async fn remove(config: &Config, database: &str) {
+async fn remove(config: &Config, server: &str, database: &str) {
     if let Ok(amqp) = adapters::amqp::connect(&config.amqp_url, "bella-test-cleanup").await {
         if let Ok(channel) = amqp.create_channel().await {
             let _ = adapters::amqp::topology::delete(&channel, &config.namespace).await;
@@ -200,11 +280,11 @@ async fn remove(config: &Config, database: &str) {
             let _: Result<(), _> = redis::cmd("DEL").arg(keys).query_async(&mut redis).await;
         }
     }
-    drop_database(database).await;
+    drop_database(server, database).await;
 }
 
-async fn drop_database(name: &str) {
-    let Ok(pool) = adapters::postgres::connect(&format!("{}/postgres", server_url()), 1).await else {
+async fn drop_database(server: &str, name: &str) {
+    let Ok(pool) = adapters::postgres::connect(&format!("{server}/postgres"), 1).await else {
         return;
     };
     let statement = format!("drop database if exists \"{name}\" with (force)");
@@ -233,7 +313,7 @@ async fn sweep_leftovers_once() {
     for name in names {
         let stamp: u64 = name.split('_').nth(2).and_then(|s| s.parse().ok()).unwrap_or(now);
         if now.saturating_sub(stamp) > 2 * 60 * 60 {
-            drop_database(&name).await;
+            drop_database(&server_url(), &name).await;
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `bella worker` as a real process, for tests that kill it (SIGKILL) at a chosen moment.
+//! `bella worker` and `bella api` as real processes, for tests that kill them (SIGKILL) at a
+//! chosen moment or spread a call over several of them.
 //!
 //! The binary is the one Cargo built next to the test executable (`target/debug/bella`);
 //! `BELLA_BIN` overrides it. The `bella` package has an integration test of its own, so
@@ -28,6 +29,65 @@ pub fn bella_binary() -> PathBuf {
     path
 }
 
+fn command(app: &TestApp, role: &str, extra: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(bella_binary());
+    command.arg(role).env_clear().stdin(Stdio::null()).stdout(Stdio::null()).kill_on_drop(true);
+    if std::env::var("TEST_LOG").is_ok() {
+        command.stderr(Stdio::inherit());
+    } else {
+        command.stderr(Stdio::null());
+    }
+    for key in ["PATH", "HOME"] {
+        if let Some(value) = std::env::var_os(key) {
+            command.env(key, value);
+        }
+    }
+    command.envs(&app.env).env("LOG_FORMAT", "compact");
+    for (key, value) in extra {
+        command.env(key, value);
+    }
+    command
+}
+
+/// A `bella api` process for a test app: a replica behind the load balancer.
+#[derive(Debug)]
+pub struct ApiProcess {
+    pub url: String,
+    child: Child,
+}
+
+impl ApiProcess {
+    /// Starts `bella api` for `app` on a free port and waits until it is ready.
+    pub async fn start(app: &TestApp, extra: &[(&str, &str)]) -> Self {
+        let port = crate::engines::free_port().to_string();
+        let mut command = command(app, "api", extra);
+        command.env("PORT", &port);
+        let child = command.spawn().expect("bella api starts");
+        let mut api = Self { url: format!("http://127.0.0.1:{port}"), child };
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            assert!(api.alive(), "bella api exited while starting (TEST_LOG=1 shows why)");
+            let ready = http.get(format!("{}/readyz", api.url)).timeout(Duration::from_secs(2)).send().await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                return api;
+            }
+            assert!(Instant::now() < deadline, "bella api was not ready within 30 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The process's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let response = reqwest::get(format!("{}/metrics", self.url)).await.expect("/metrics answers");
+        response.text().await.unwrap_or_default()
+    }
+}
+
 /// A `bella worker` process for a test app.
 #[derive(Debug)]
 pub struct WorkerProcess {
@@ -38,22 +98,7 @@ impl WorkerProcess {
     /// Starts a worker for `app` (its database, namespace, Twilio fake…) with extra variables,
     /// and waits until it consumes `kind`'s queue.
     pub async fn start(app: &TestApp, extra: &[(&str, &str)], kind: JobKind) -> Self {
-        let mut command = Command::new(bella_binary());
-        command.arg("worker").env_clear().stdin(Stdio::null()).stdout(Stdio::null()).kill_on_drop(true);
-        if std::env::var("TEST_LOG").is_ok() {
-            command.stderr(Stdio::inherit());
-        } else {
-            command.stderr(Stdio::null());
-        }
-        for key in ["PATH", "HOME"] {
-            if let Some(value) = std::env::var_os(key) {
-                command.env(key, value);
-            }
-        }
-        command.envs(&app.env).env("LOG_FORMAT", "compact");
-        for (key, value) in extra {
-            command.env(key, value);
-        }
+        let mut command = command(app, "worker", extra);
         let consumers_before = app.consumers(kind).await;
         let child = command.spawn().expect("bella worker starts");
         let worker = Self { child };

@@ -22,6 +22,8 @@ pub enum PublishError {
     Returned,
     #[error("the broker refused the job (negative acknowledgement)")]
     Nacked,
+    #[error("the publishing channel was not in confirm mode; it is reopened")]
+    Unconfirmed,
     #[error("the broker did not confirm the job within {0:?}")]
     Timeout(Duration),
     #[error("the broker is unavailable: {0}")]
@@ -88,10 +90,17 @@ impl Publisher {
         self
     }
 
-    /// The channel, reopened first if the broker closed it while the connection is up.
+    /// The channel, reopened first if the broker closed it while the connection is up, or if it
+    /// came back from a connection recovery without confirm mode (a publish then resolves at once
+    /// as "not requested", and nothing would be confirmed).
     async fn current(&self) -> lapin::Result<Channel> {
         let mut channel = self.channel.lock().await;
-        if !channel.status().connected() && self.connection.status().connected() {
+        let status = channel.status();
+        let lost = !status.connected() || (status.connected() && !status.confirm());
+        if lost && self.connection.status().connected() {
+            if status.connected() {
+                channel.close(200, "reopening in confirm mode".into()).await.ok();
+            }
             *channel = open(&self.connection).await?;
             tracing::info!("reopened the publishing channel");
         }
@@ -159,7 +168,8 @@ impl Publisher {
             Ok(Err(error)) => Err(PublishError::Broker(error)),
             Ok(Ok(Confirmation::Ack(None))) => Ok(()),
             Ok(Ok(Confirmation::Ack(Some(_)))) => Err(PublishError::Returned),
-            Ok(Ok(Confirmation::Nack(_) | Confirmation::NotRequested)) => Err(PublishError::Nacked),
+            Ok(Ok(Confirmation::Nack(_))) => Err(PublishError::Nacked),
+            Ok(Ok(Confirmation::NotRequested)) => Err(PublishError::Unconfirmed),
         }
     }
 

@@ -34,7 +34,9 @@ impl Server {
                 command.env(key, value);
             }
         }
-        command.envs(env.iter().map(|(k, v)| (k, v))).env("PORT", port.to_string()).env("RUST_LOG", "warn");
+        command.envs(env.iter().map(|(k, v)| (k, v))).env("RUST_LOG", "warn");
+        // The api answers on PORT, a worker on METRICS_PORT.
+        command.env("PORT", port.to_string()).env("METRICS_PORT", port.to_string());
         let child = command.spawn().with_context(|| format!("starting bella {}", args.join(" ")))?;
         let mut server = Self { name, port, child };
         let url = format!("http://127.0.0.1:{port}{ready_path}");

@@ -230,3 +230,28 @@ async fn closed_days_and_past_times_are_never_booked() {
     let hour = chrono::Timelike::hour(&local);
     assert!((9..17).contains(&hour), "{local}");
 }
+
+/// Redis fails over to a replica that had not received the last turn (replication is
+/// asynchronous): it holds the session as it was one turn earlier. The caller, answering the
+/// question Bella really asked, is understood from the PostgreSQL copy, not from the stale one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_replica_one_turn_behind_does_not_turn_the_call_back() {
+    let app = spawn_app().await;
+    let day = open_day();
+    let mut call = app.call("+14165550123");
+    call.dial().await.unwrap();
+    call.say(&format!("Hi, this is Marie Tremblay, I'd like {} at two", spoken_day(day))).await.unwrap();
+    // What the replica holds: the session as it was after Bella offered the caller ID.
+    let behind = app.session_hash(call.call_sid()).await;
+    let heard = call.say("yes").await.unwrap();
+    assert!(heard.text().contains("Shall I book it?"), "{}", heard.text());
+    app.wait_for_session_copy(call.call_sid(), 3).await;
+    // The failover: the last turn is lost from Redis.
+    app.set_session_hash(call.call_sid(), &behind).await;
+    let heard = call.say("yes").await.unwrap();
+    assert!(heard.text().contains("You're all set, Marie"), "{}", heard.text());
+    let rows = app.appointments().await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["starts_at"], local_rfc3339(day, 14, 0));
+    assert_eq!(rows[0]["phone"], "+14165550123");
+}

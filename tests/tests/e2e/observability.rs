@@ -101,19 +101,23 @@ async fn a_worker_process_serves_metrics_and_exports_traces() {
     let app = spawn_roles(&[], Roles::API).await;
     let endpoint = collector.uri();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let api_port = app.base_url.rsplit(':').next().unwrap().to_owned();
     let worker = WorkerProcess::start(
         &app,
         &[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
             ("OTEL_SERVICE_NAME", "bella-worker-test"),
-            ("PORT", port.as_str()),
+            // The api's port, taken: a worker listens on METRICS_PORT and leaves PORT alone,
+            // so one environment serves both on one host.
+            ("PORT", api_port.as_str()),
+            ("METRICS_PORT", port.as_str()),
         ],
         JobKind::BookAppointment,
     )
     .await;
     app.book_by_phone("+14165550123", "Marie Tremblay", open_day(), "2 pm").await;
     app.settled_texts(1).await;
-    // A worker-only process answers /metrics on PORT, with the jobs it ran.
+    // A worker-only process answers /metrics on METRICS_PORT, with the jobs it ran.
     let text = metrics(&format!("http://127.0.0.1:{port}")).await;
     let booked = sample(&text, "bella_jobs_total{kind=\"book_appointment\",outcome=\"completed\"}");
     assert_eq!(booked, Some(1.0), "{text}");

@@ -200,3 +200,37 @@ async fn two_deliveries_of_one_text_at_once_send_it_once() {
     assert_eq!(twilio.create_requests(), 1);
     assert_eq!(twilio.created().len(), 1);
 }
+
+/// A text's job comes back after it was sent and acknowledged nowhere (its worker, or the
+/// broker node holding the delivery, died before the acknowledgement): the new delivery finds
+/// the run completed and stops there. It is neither sent again nor bounced through the retry
+/// tiers into the dead letters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_delivered_again_after_it_was_sent_stops_quietly() {
+    let (app, twilio) = spawn_with_twilio(&[]).await;
+    app.book_by_phone("+14165550123", "Marie Tremblay", open_day(), "2 pm").await;
+    app.settled_texts(1).await;
+    let payload: serde_json::Value =
+        app.scalar("select payload from outbox where kind = 'send_sms' and published_at is not null").await;
+    let job: Job = serde_json::from_value(payload).unwrap();
+    app.publish(&job).await;
+    // Watch the retry tiers and the dead letters for three seconds: the first tier sends a
+    // failed delivery back within about a second, so a bounce would be seen there.
+    let names = &app.config.namespace;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        let mut waiting = app.queue_depth(&names.dead_letter_queue(workflows::jobs::JobKind::SendSms)).await;
+        for tier in workflows::jobs::RETRY_TIERS {
+            waiting += app.queue_depth(&names.retry_queue(&workflows::jobs::tier_label(tier))).await;
+        }
+        assert_eq!(waiting, 0, "the second delivery of a sent text was retried or dead-lettered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(twilio.created().len(), 1, "the text was sent once");
+    let run: (String, Option<String>) =
+        sqlx::query_as("select status, last_error from workflow_runs where kind = 'send_sms'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(run, ("completed".to_owned(), None));
+}

@@ -60,6 +60,11 @@ impl Caller {
         Self { sim: app.call(&from), transcript: Vec::new(), last: None, error: None, started_over: false }
     }
 
+    /// A caller on a simulator of the test's making (several api replicas behind one URL, say).
+    pub fn with(sim: Simulator) -> Self {
+        Self { sim, transcript: Vec::new(), last: None, error: None, started_over: false }
+    }
+
     fn ended(&self) -> bool {
         self.error.is_some() || self.last.as_ref().is_some_and(|h| h.end.is_some())
     }

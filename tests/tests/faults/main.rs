@@ -16,6 +16,7 @@
 
 mod calls;
 mod check;
+mod failover;
 mod scenarios;
 
 use std::process::ExitCode;

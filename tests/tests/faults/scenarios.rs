@@ -12,16 +12,38 @@ use workflows::jobs::{Job, JobKind};
 
 use crate::calls::{Caller, Placed, Told, distinct_times, name};
 use crate::check::{self, Tally};
+use crate::failover;
 
+/// Every scenario, one after another; `BELLA_FAULTS=redis,replicas` runs only those whose name
+/// contains one of the words.
 pub async fn all() -> Tally {
     let mut tally = Tally::default();
-    worker_killed_between_commit_and_ack(&mut tally).await;
-    worker_killed_in_the_sms_step(&mut tally).await;
-    the_same_message_delivered_twice(&mut tally).await;
-    a_poison_message(&mut tally).await;
-    redis_restarted_mid_call(&mut tally).await;
-    rabbitmq_stopped_while_calls_confirm(&mut tally).await;
-    postgres_restarted_under_load(&mut tally).await;
+    let only = std::env::var("BELLA_FAULTS").ok().filter(|v| !v.trim().is_empty());
+    let chosen = |name: &str| only.as_deref().is_none_or(|list| list.split(',').any(|word| name.contains(word.trim())));
+    macro_rules! run {
+        ($($scenario:path),* $(,)?) => {
+            $(
+                if chosen(stringify!($scenario)) {
+                    $scenario(&mut tally).await;
+                }
+            )*
+        };
+    }
+    run![
+        worker_killed_between_commit_and_ack,
+        worker_killed_in_the_sms_step,
+        the_same_message_delivered_twice,
+        a_poison_message,
+        redis_restarted_mid_call,
+        rabbitmq_stopped_while_calls_confirm,
+        postgres_restarted_under_load,
+        // The engines of production fail over, and Bella runs as replicas: engines of the test's
+        // own (tests/src/engines), the shared services untouched.
+        failover::replicas_share_the_calls,
+        failover::rabbitmq_cluster_node_killed,
+        failover::redis_failover_mid_call,
+        failover::postgres_failover_under_load,
+    ];
     tally
 }
 
@@ -34,7 +56,7 @@ async fn setup() -> (TestApp, FakeTwilio) {
     (spawn_roles(&vars, Roles::API).await, twilio)
 }
 
-async fn worker(app: &TestApp, failpoints: Option<&str>, kind: JobKind) -> WorkerProcess {
+pub(crate) async fn worker(app: &TestApp, failpoints: Option<&str>, kind: JobKind) -> WorkerProcess {
     let extra: Vec<(&str, &str)> = failpoints.map(|f| ("BELLA_FAILPOINTS", f)).into_iter().collect();
     WorkerProcess::start(app, &extra, kind).await
 }
@@ -50,7 +72,7 @@ async fn place(app: &TestApp, first: usize, count: usize) -> Vec<Placed> {
     calls.join_all().await
 }
 
-async fn wait_until(what: &str, limit: Duration, mut done: impl AsyncFnMut() -> bool) {
+pub(crate) async fn wait_until(what: &str, limit: Duration, mut done: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !done().await {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
@@ -63,7 +85,7 @@ async fn scalar(app: &TestApp, sql: &'static str) -> i64 {
 }
 
 /// Verifies, then stops the last worker and checks the queues.
-async fn finish(
+pub(crate) async fn finish(
     scenario: &str,
     app: &TestApp,
     twilio: &FakeTwilio,
@@ -78,7 +100,7 @@ async fn finish(
 
 /// Lets the worker take whatever is ready (a redelivery), stops it as a deploy would (SIGTERM),
 /// and checks that nothing was left in a queue.
-async fn stop_and_drain(scenario: &str, app: &TestApp, worker: WorkerProcess, tally: &mut Tally) {
+pub(crate) async fn stop_and_drain(scenario: &str, app: &TestApp, worker: WorkerProcess, tally: &mut Tally) {
     // A legitimate retry (a second delivery finding the text being sent, say) waits in a short
     // retry tier and comes back: wait for it rather than calling it stuck, and say why it was.
     if check::queued(app).await.1 > 0 {

@@ -14,13 +14,19 @@ use super::{ErrorClass, JobError};
 pub enum Started {
     /// No earlier delivery got this far: a new run.
     New(Uuid),
-    /// A previous delivery committed this run: its recorded outcome.
-    Finished(JobOutcome),
+    /// A previous delivery committed this run: its recorded output (a [`JobOutcome`] for the
+    /// jobs that report one, see [`Started::outcome`]; a text's delivery status for `send_sms`).
+    Finished(Value),
     /// A run that exists but did not finish (a retry, a redelivery, or an operator's resume): go
     /// on with it.
     Unfinished(Uuid),
     /// An operator cancelled the run: leave it alone.
     Cancelled,
+}
+
+/// The outcome a finished run recorded, for the jobs whose output is one.
+pub fn recorded_outcome(output: Value) -> Result<JobOutcome, JobError> {
+    serde_json::from_value(output).map_err(JobError::retryable)
 }
 
 /// Creates the run for `key`, or finds the one a previous delivery created. The row is locked
@@ -75,10 +81,7 @@ pub async fn start(
         .await?;
     }
     match (status.as_str(), output) {
-        ("completed" | "failed" | "expired", Some(output)) => {
-            let outcome = serde_json::from_value(output).map_err(JobError::retryable)?;
-            Ok(Started::Finished(outcome))
-        }
+        ("completed" | "failed" | "expired", Some(output)) => Ok(Started::Finished(output)),
         _ => Ok(Started::Unfinished(id)),
     }
 }
@@ -244,10 +247,10 @@ where
 {
     let mut tx = pool.begin().await?;
     let id = match start(&mut tx, run.kind, run.key, run.call_sid, run.business, run.input.clone()).await? {
-        Started::Finished(outcome) => {
+        Started::Finished(output) => {
             tx.commit().await?;
             tracing::info!(job.key = run.key, "job already done; reporting its recorded outcome");
-            return Ok(outcome);
+            return recorded_outcome(output);
         }
         Started::Cancelled => {
             tx.commit().await?;

@@ -35,9 +35,9 @@ pub async fn run(pool: &PgPool, model: Option<&LanguageModel>, job: &RepairAnswe
     )
     .await?
     {
-        journal::Started::Finished(outcome) => {
+        journal::Started::Finished(output) => {
             tx.commit().await?;
-            return Ok(outcome);
+            return journal::recorded_outcome(output);
         }
         journal::Started::Cancelled => {
             tx.commit().await?;

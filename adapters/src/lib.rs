@@ -17,14 +17,12 @@ pub mod trace_context;
 pub use config::Config;
 pub use names::Namespace;
 
-use std::sync::Arc;
-
 /// The connections one process shares between its api and its worker.
 #[derive(Clone)]
 pub struct Services {
     pub pool: sqlx::PgPool,
     pub redis: ::redis::aio::ConnectionManager,
-    pub amqp: Arc<lapin::Connection>,
+    pub amqp: amqp::Broker,
 }
 
 impl std::fmt::Debug for Services {

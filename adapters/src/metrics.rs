@@ -40,6 +40,7 @@ pub const OUTBOX_BACKLOG: &str = "bella_outbox_backlog";
 pub const OUTBOX_OLDEST_SECONDS: &str = "bella_outbox_oldest_seconds";
 pub const ACTIVE_CALLS: &str = "bella_active_calls";
 pub const SESSION_RECOVERIES: &str = "bella_session_recoveries_total";
+pub const BROKER_RECONNECTS: &str = "bella_broker_reconnects_total";
 
 /// Latency buckets, in seconds: fine below 10 ms where turns live, coarse up to a minute.
 const BUCKETS: &[f64] = &[
@@ -72,6 +73,10 @@ fn describe() {
         TURN_SECONDS,
         Unit::Seconds,
         "Time to answer a webhook, by webhook and step (step=total for the whole turn)."
+    );
+    describe_counter!(
+        BROKER_RECONNECTS,
+        "Connections to RabbitMQ lost (result=lost) and opened again (result=reconnected), to the same node or another of the cluster."
     );
     describe_counter!(
         SESSION_RECOVERIES,

@@ -35,7 +35,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<Services> {
     let pool = postgres::connect(&config.database_url, config.database_pool_size).await?;
     let redis = adapters::redis::connect(&config.redis_url).await?;
     let amqp = adapters::amqp::connect(&config.amqp_url, &format!("bella-{}", std::process::id())).await?;
-    Ok(Services { pool, redis, amqp: Arc::new(amqp) })
+    Ok(Services { pool, redis, amqp })
 }
 
 /// Migrations, topology and the default business; all idempotent.

@@ -428,8 +428,8 @@ impl TestApp {
 
 /// Talking to the test's broker and result board directly, as a worker or the api would.
 impl TestApp {
-    pub async fn amqp(&self) -> std::sync::Arc<lapin::Connection> {
-        std::sync::Arc::new(adapters::amqp::connect(&self.config.amqp_url, "bella-test").await.expect("amqp"))
+    pub async fn amqp(&self) -> adapters::amqp::Broker {
+        adapters::amqp::connect(&self.config.amqp_url, "bella-test").await.expect("amqp")
     }
 
     /// Publishes a job with confirms, as the api does.

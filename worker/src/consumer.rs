@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use adapters::admin;
 use adapters::amqp::PUBLISHED_MS;
-use adapters::amqp::Publisher;
+use adapters::amqp::{Broker, Publisher};
 use adapters::metrics::{JOB_FAILURES, JOB_PICKUP_SECONDS, JOB_SECONDS, JOBS, JOBS_IN_FLIGHT, SMS};
 use adapters::redis::{Pending, ResultBoard};
 use adapters::trace_context;
@@ -159,14 +159,12 @@ impl Worker {
         let mut consumers = Vec::new();
         for (kind, gauge) in gauges.iter() {
             let kind = *kind;
-            let channel = self.services.amqp.create_channel().await.context("opening a consumer channel")?;
-            channel
-                .basic_qos(self.options.prefetch, BasicQosOptions::default())
-                .await
-                .context("setting the prefetch")?;
             consumers.push(tokio::spawn(consume(
-                channel,
-                self.names.queue(kind),
+                Subscription {
+                    broker: self.services.amqp.clone(),
+                    queue: self.names.queue(kind),
+                    prefetch: self.options.prefetch,
+                },
                 kind,
                 context.clone(),
                 self.options.concurrency,
@@ -178,11 +176,12 @@ impl Worker {
         let mut keepers = Vec::new();
         if self.options.keep_dead_letters {
             for kind in self.options.kinds.iter().copied() {
-                let channel = self.services.amqp.create_channel().await.context("opening a keeper channel")?;
-                channel.basic_qos(32, BasicQosOptions::default()).await.context("setting the prefetch")?;
                 keepers.push(tokio::spawn(keep_dead_letters(
-                    channel,
-                    self.names.dead_letter_queue(kind),
+                    Subscription {
+                        broker: self.services.amqp.clone(),
+                        queue: self.names.dead_letter_queue(kind),
+                        prefetch: 32,
+                    },
                     kind,
                     self.services.pool.clone(),
                     shutdown.clone(),
@@ -275,16 +274,57 @@ async fn heartbeat(
 enum Stop {
     Shutdown,
     Paused,
-    /// The broker ended the consumer (the queue was deleted).
-    Ended,
+    /// The consumer's channel or connection is gone: consume again once the broker is back.
+    Lost,
 }
 
 /// Consumes one kind until `shutdown`: stops taking deliveries while the kind is paused (its
 /// jobs in flight finish), and starts again when it is resumed.
 #[allow(clippy::too_many_arguments)]
-async fn consume(
-    channel: Channel,
+/// A queue to consume on the broker's connection in use, and how many deliveries to hold.
+struct Subscription {
+    broker: Broker,
     queue: String,
+    prefetch: u16,
+}
+
+impl Subscription {
+    /// A channel with the prefetch set, on the connection in use, and a consumer on it.
+    async fn start(&self, tag: &str) -> anyhow::Result<(Channel, lapin::Consumer)> {
+        let channel = self.broker.create_channel().await.context("opening a consumer channel")?;
+        channel.basic_qos(self.prefetch, BasicQosOptions::default()).await.context("setting the prefetch")?;
+        let consumer = channel
+            .basic_consume(
+                self.queue.as_str().into(),
+                tag.into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .with_context(|| format!("consuming {}", self.queue))?;
+        Ok((channel, consumer))
+    }
+
+    /// After the consumer was interrupted on the connection of generation `seen`: waits until the
+    /// broker has connected again (or, if only the channel failed, a second), or until shutdown
+    /// (`false`).
+    async fn wait_for_broker(&self, seen: u64, shutdown: &CancellationToken) -> bool {
+        let settled = async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            while !self.broker.is_connected() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => false,
+            () = self.broker.reconnected_since(seen) => true,
+            () = settled => true,
+        }
+    }
+}
+
+async fn consume(
+    subscription: Subscription,
     kind: JobKind,
     context: JobContext,
     concurrency: usize,
@@ -319,15 +359,22 @@ async fn consume(
             }
         }
         let tag = format!("bella-worker-{}-{}-{}", kind.name(), std::process::id(), uuid::Uuid::new_v4().simple());
-        let mut consumer = channel
-            .basic_consume(
-                queue.as_str().into(),
-                tag.clone().into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .with_context(|| format!("consuming {queue}"))?;
+        let seen = subscription.broker.generation();
+        let (channel, mut consumer) = match subscription.start(&tag).await {
+            Ok(started) => started,
+            Err(error) => {
+                tracing::warn!(
+                    job.kind = kind.name(),
+                    error = format!("{error:#}"),
+                    "cannot consume; trying again once the broker is back"
+                );
+                if subscription.wait_for_broker(seen, &shutdown).await {
+                    continue 'consuming;
+                }
+                break 'consuming;
+            }
+        };
+        let queue = &subscription.queue;
         gauge.consuming.store(true, Ordering::Relaxed);
         tracing::info!(job.kind = kind.name(), %queue, "worker consuming");
         let stop = loop {
@@ -346,13 +393,26 @@ async fn consume(
             drop(permit);
             match next {
                 Some(Ok(delivery)) => spawn(delivery),
+                // The channel or its connection is gone (a node lost, the broker restarting): the
+                // deliveries it held go back to the queue, and this consumer starts again on the
+                // connection the broker handle opens next.
                 Some(Err(error)) => {
-                    tracing::warn!(%error, "consumer interrupted; waiting for the connection to recover");
-                    channel.wait_for_recovery(error).await.context("the broker connection could not recover")?;
+                    tracing::warn!(job.kind = kind.name(), %error, "consumer interrupted; consuming again once the broker is back");
+                    break Stop::Lost;
                 }
-                None => break Stop::Ended,
+                None => {
+                    tracing::warn!(job.kind = kind.name(), "the broker ended the consumer; consuming again");
+                    break Stop::Lost;
+                }
             }
         };
+        if matches!(stop, Stop::Lost) {
+            gauge.consuming.store(false, Ordering::Relaxed);
+            if subscription.wait_for_broker(seen, &shutdown).await {
+                continue 'consuming;
+            }
+            break 'consuming;
+        }
         // Stop the broker from sending more; deliveries it had already sent are run (they are
         // in flight), then the consumer's stream ends.
         if let Err(error) = channel.basic_cancel(tag.into(), BasicCancelOptions::default()).await {
@@ -363,8 +423,8 @@ async fn consume(
             spawn(delivery);
         }
         match stop {
-            Stop::Paused => continue 'consuming,
-            Stop::Shutdown | Stop::Ended => break 'consuming,
+            Stop::Paused | Stop::Lost => continue 'consuming,
+            Stop::Shutdown => break 'consuming,
         }
     }
     // Let the jobs in flight finish and acknowledge.
@@ -377,33 +437,54 @@ async fn consume(
 /// Moves one kind's dead letters from RabbitMQ into PostgreSQL, where operators work on them;
 /// each is acknowledged after it is committed.
 async fn keep_dead_letters(
-    channel: Channel,
-    queue: String,
+    subscription: Subscription,
     kind: JobKind,
     pool: PgPool,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let tag = format!("bella-keeper-{}-{}-{}", kind.name(), std::process::id(), uuid::Uuid::new_v4().simple());
-    let mut consumer = channel
-        .basic_consume(queue.as_str().into(), tag.clone().into(), BasicConsumeOptions::default(), FieldTable::default())
-        .await
-        .with_context(|| format!("consuming {queue}"))?;
-    loop {
-        let next = tokio::select! {
-            () = shutdown.cancelled() => break,
-            next = consumer.next() => next,
-        };
-        let delivery = match next {
-            Some(Ok(delivery)) => delivery,
-            Some(Err(error)) => {
-                channel.wait_for_recovery(error).await.context("the broker connection could not recover")?;
-                continue;
+    'consuming: loop {
+        let seen = subscription.broker.generation();
+        let (channel, mut consumer) = match subscription.start(&tag).await {
+            Ok(started) => started,
+            Err(error) => {
+                tracing::warn!(
+                    job.kind = kind.name(),
+                    error = format!("{error:#}"),
+                    "cannot keep dead letters; trying again once the broker is back"
+                );
+                if subscription.wait_for_broker(seen, &shutdown).await {
+                    continue 'consuming;
+                }
+                return Ok(());
             }
-            None => break,
         };
+        loop {
+            let next = tokio::select! {
+                () = shutdown.cancelled() => {
+                    let _ = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
+                    return Ok(());
+                }
+                next = consumer.next() => next,
+            };
+            let Some(Ok(delivery)) = next else {
+                // Interrupted: start again on the broker's next connection.
+                if subscription.wait_for_broker(seen, &shutdown).await {
+                    continue 'consuming;
+                }
+                return Ok(());
+            };
+            keep_one(&pool, kind, delivery).await;
+        }
+    }
+}
+
+/// Keeps one dead letter in PostgreSQL, then acknowledges it.
+async fn keep_one(pool: &PgPool, kind: JobKind, delivery: Delivery) {
+    {
         let headers = header_texts(&delivery);
         let incoming = admin::dead_letters::Incoming { kind: kind.name(), payload: &delivery.data, headers };
-        match admin::dead_letters::keep(&pool, &incoming).await {
+        match admin::dead_letters::keep(pool, &incoming).await {
             Ok(new) => {
                 if new {
                     tracing::info!(job.kind = kind.name(), "dead letter kept for operators");
@@ -419,8 +500,6 @@ async fn keep_dead_letters(
             }
         }
     }
-    let _ = channel.basic_cancel(tag.into(), BasicCancelOptions::default()).await;
-    Ok(())
 }
 
 /// A message's headers as text, for the dead letters' record.

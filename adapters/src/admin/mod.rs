@@ -27,8 +27,6 @@ pub mod queues;
 pub mod tokens;
 pub mod workflows;
 
-use std::sync::Arc;
-
 use serde::{Deserialize, Serialize};
 
 /// What the verbs that look at queues and workers need beyond PostgreSQL.
@@ -36,7 +34,7 @@ use serde::{Deserialize, Serialize};
 pub struct Ops {
     pub pool: sqlx::PgPool,
     pub redis: ::redis::aio::ConnectionManager,
-    pub amqp: Arc<lapin::Connection>,
+    pub amqp: crate::amqp::Broker,
     pub names: crate::Namespace,
 }
 

@@ -1,10 +1,10 @@
 //! RabbitMQ: the connection, the topology (declared in one place) and the confirmed publisher.
 //!
-//! `AMQP_URL` names one broker, or the nodes of a cluster separated by commas. Bella then connects
-//! to the first node that answers and, when that node goes away, lapin's recovery reconnects
-//! through the same list, starting with the node after the one that failed. Behind a single
-//! front address (Amazon MQ's cluster endpoint, a load balancer) one URL is enough: every
-//! reconnection goes back through it to a node that is up.
+//! `AMQP_URL` names one broker, or the nodes of a cluster separated by commas. Bella connects to
+//! the first node that answers and, when that node goes away, connects again through the same
+//! list, starting with the node after the one that failed ([`Broker`]). Behind a single front
+//! address (Amazon MQ's cluster endpoint, a load balancer) one URL is enough: every reconnection
+//! goes back through it to a node that is up.
 
 mod publisher;
 pub mod topology;
@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use lapin::tcp::{AMQPUriTcpExt as _, OwnedTLSConfig};
 use lapin::uri::AMQPUri;
 use lapin::{Connection, ConnectionProperties};
 
@@ -80,18 +79,57 @@ fn with_address(first: &AMQPUri, address: &str) -> anyhow::Result<AMQPUri> {
     Ok(uri)
 }
 
-/// Connects with lapin's automatic recovery: after a broker restart or the loss of a cluster
-/// node, the connection, its channels and their consumers come back without restarting the
-/// process, on whichever node of `AMQP_URL` answers.
-pub async fn connect(url: &str, connection_name: &str) -> anyhow::Result<Connection> {
+/// A connection to RabbitMQ that is replaced when it is lost.
+///
+/// lapin's own recovery replays a lost connection's channels, consumers and declarations on a
+/// new one, against the same address. Against a cluster losing a node that proved fragile (the
+/// failover test saw recoveries left half-done, channels stuck "reconnecting", and channels that
+/// kept refusing publishes), so Bella does without it: a supervisor notices the loss (lapin's
+/// error event, or a status check every second), opens a new connection to the first node of
+/// `AMQP_URL` that answers, starting after the one that failed, and bumps a generation. The
+/// publisher opens its channel again when the generation moves; each consumer, interrupted,
+/// waits for the next generation and consumes again. Deliveries left unacknowledged on the lost
+/// connection are delivered again by the broker, and every job is idempotent.
+#[derive(Clone)]
+pub struct Broker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    nodes: Vec<AMQPUri>,
+    name: String,
+    /// The node to try first: the one that answered last.
+    next: AtomicUsize,
+    current: std::sync::RwLock<Arc<Connection>>,
+    generation: tokio::sync::watch::Sender<u64>,
+    lost: tokio::sync::Notify,
+    closing: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let nodes: Vec<String> =
+            self.inner.nodes.iter().map(|u| format!("{}:{}", u.authority.host, u.authority.port)).collect();
+        f.debug_struct("Broker").field("nodes", &nodes).field("generation", &self.generation()).finish()
+    }
+}
+
+/// Connects to RabbitMQ (`url` is `AMQP_URL`: one URL, or a cluster's nodes), and keeps the
+/// connection up from then on (see [`Broker`]).
+pub async fn connect(url: &str, connection_name: &str) -> anyhow::Result<Broker> {
     let brokers = Brokers::parse(url)?;
     let target = redact_url(url);
-    // lapin's recovery would keep retrying a refused connection: probe the nodes first, so that
-    // a broker that is down is reported at once, by name.
+    let mut nodes = brokers.uris;
+    for node in &mut nodes {
+        if node.query.heartbeat.is_none() {
+            node.query.heartbeat = Some(HEARTBEAT_SECONDS);
+        }
+    }
+    // A node that refuses connections is reported at once, by name, rather than waited for.
     let mut reachable = None;
-    for (index, address) in brokers.addresses().iter().enumerate() {
-        let probe = tokio::net::TcpStream::connect(address.as_str());
-        match tokio::time::timeout(NODE_CONNECT_TIMEOUT, probe).await {
+    for (index, node) in nodes.iter().enumerate() {
+        let address = format!("{}:{}", node.authority.host, node.authority.port);
+        match tokio::time::timeout(NODE_CONNECT_TIMEOUT, tokio::net::TcpStream::connect(address.as_str())).await {
             Ok(Ok(_)) => {
                 reachable = Some(index);
                 break;
@@ -103,64 +141,153 @@ pub async fn connect(url: &str, connection_name: &str) -> anyhow::Result<Connect
     let Some(reachable) = reachable else {
         anyhow::bail!("cannot reach RabbitMQ at {target} (AMQP_URL): no node accepts connections");
     };
-    let nodes = Arc::new(brokers.uris);
-    // The node to try first: the last one that answered.
-    let current = Arc::new(AtomicUsize::new(reachable));
-    let mut first = nodes[0].clone();
-    if first.query.heartbeat.is_none() {
-        first.query.heartbeat = Some(HEARTBEAT_SECONDS);
-    }
-    let properties = ConnectionProperties::default()
-        .enable_auto_recover()
-        .with_connection_name(connection_name.into())
-        // Reconnection attempts, each of which tries every node: 0.2 s, 0.4 s, ... up to 5 s
-        // apart, for a few minutes, after which the process exits and is replaced.
-        .configure_backoff(|backoff| {
-            backoff.with_min_delay(Duration::from_millis(200)).with_max_delay(Duration::from_secs(5)).with_max_times(60)
-        });
-    let runtime = lapin::runtime::default_runtime().context("starting lapin's runtime")?;
-    let tls = OwnedTLSConfig::default();
-    let connecting = Connection::connector(
-        first,
-        runtime,
-        async move |uri: AMQPUri, runtime| {
-            let count = nodes.len();
-            let start = current.load(Ordering::Relaxed);
-            let mut last_error = None;
-            for offset in 0..count {
-                let index = (start + offset) % count;
-                let mut candidate = uri.clone();
-                candidate.authority.host.clone_from(&nodes[index].authority.host);
-                candidate.authority.port = nodes[index].authority.port;
-                candidate.scheme = nodes[index].scheme.clone();
-                let attempt = candidate.connect_with_config_async(tls.as_ref(), &runtime);
-                match tokio::time::timeout(NODE_CONNECT_TIMEOUT, attempt).await {
-                    Ok(Ok(stream)) => {
-                        if index != start {
-                            tracing::warn!(
-                                node = %format!("{}:{}", candidate.authority.host, candidate.authority.port),
-                                "connected to another RabbitMQ node"
-                            );
-                        }
-                        current.store(index, Ordering::Relaxed);
-                        return Ok(stream);
-                    }
-                    Ok(Err(error)) => last_error = Some(error),
-                    Err(_) => {
-                        last_error = Some(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer within 3 s"));
-                    }
-                }
-            }
-            // The next attempt starts with the node after the one that was current.
-            current.store((start + 1) % count, Ordering::Relaxed);
-            Err(last_error.unwrap_or_else(|| std::io::Error::other("no RabbitMQ node")).into())
-        },
-        properties,
-    );
-    tokio::time::timeout(FIRST_CONNECT_TIMEOUT, connecting)
+    let next = AtomicUsize::new(reachable);
+    let first = tokio::time::timeout(FIRST_CONNECT_TIMEOUT, open(&nodes, &next, connection_name))
         .await
         .map_err(|_| anyhow::anyhow!("cannot reach RabbitMQ at {target} (AMQP_URL): no answer within 10 s"))?
-        .with_context(|| format!("cannot reach RabbitMQ at {target} (AMQP_URL)"))
+        .with_context(|| format!("cannot reach RabbitMQ at {target} (AMQP_URL)"))?;
+    let inner = Arc::new(Inner {
+        nodes,
+        name: connection_name.to_owned(),
+        next,
+        current: std::sync::RwLock::new(Arc::new(first)),
+        generation: tokio::sync::watch::Sender::new(0),
+        lost: tokio::sync::Notify::new(),
+        closing: std::sync::atomic::AtomicBool::new(false),
+    });
+    watch_for_errors(&inner);
+    tokio::spawn(supervise(Arc::downgrade(&inner)));
+    Ok(Broker { inner })
+}
+
+impl Broker {
+    /// The connection in use now.
+    pub fn connection(&self) -> Arc<Connection> {
+        self.inner.current.read().map_or_else(|poisoned| poisoned.into_inner().clone(), |c| c.clone())
+    }
+
+    /// Opens a channel on the connection in use.
+    pub async fn create_channel(&self) -> lapin::Result<lapin::Channel> {
+        self.connection().create_channel().await
+    }
+
+    /// Whether the connection in use is open.
+    pub fn is_connected(&self) -> bool {
+        self.connection().status().connected()
+    }
+
+    /// How many times the connection was replaced.
+    pub fn generation(&self) -> u64 {
+        *self.inner.generation.borrow()
+    }
+
+    /// Waits until the connection has been replaced since `seen` (see [`generation`](Self::generation)).
+    pub async fn reconnected_since(&self, seen: u64) {
+        let mut changes = self.inner.generation.subscribe();
+        let _ = changes.wait_for(|now| *now > seen).await;
+    }
+
+    /// Closes the connection for good: it is not replaced any more.
+    pub async fn close(&self, reply_code: u16, reply_text: lapin::types::ShortString) -> lapin::Result<()> {
+        self.inner.closing.store(true, Ordering::Relaxed);
+        self.inner.lost.notify_one();
+        self.connection().close(reply_code, reply_text).await
+    }
+}
+
+/// Wakes the supervisor as soon as lapin reports an error on the connection in use.
+fn watch_for_errors(inner: &Arc<Inner>) {
+    use futures_util::StreamExt as _;
+    let events = inner.current.read().map_or_else(|p| p.into_inner().clone(), |c| c.clone()).events_listener();
+    let weak = Arc::downgrade(inner);
+    tokio::spawn(async move {
+        let mut events = std::pin::pin!(events);
+        while let Some(event) = events.next().await {
+            if matches!(event, lapin::Event::Error(_)) {
+                if let Some(inner) = weak.upgrade() {
+                    inner.lost.notify_one();
+                }
+                return;
+            }
+        }
+    });
+}
+
+/// Replaces the connection whenever it is lost, until the broker handle is dropped or closed.
+async fn supervise(weak: std::sync::Weak<Inner>) {
+    loop {
+        {
+            let Some(inner) = weak.upgrade() else { return };
+            let notified = inner.lost.notified();
+            // A status check every second besides the error event: a connection can also end
+            // closed by the broker (a node shutting down) without an error.
+            let _ = tokio::time::timeout(Duration::from_secs(1), notified).await;
+        }
+        let Some(inner) = weak.upgrade() else { return };
+        if inner.closing.load(Ordering::Relaxed) {
+            return;
+        }
+        let connection = inner.current.read().map_or_else(|p| p.into_inner().clone(), |c| c.clone());
+        let status = connection.status();
+        if status.connected() || status.connecting() {
+            continue;
+        }
+        tracing::warn!("lost the connection to RabbitMQ; connecting again");
+        metrics::counter!(crate::metrics::BROKER_RECONNECTS, "result" => "lost").increment(1);
+        let mut delay = Duration::from_millis(100);
+        loop {
+            if inner.closing.load(Ordering::Relaxed) {
+                return;
+            }
+            match tokio::time::timeout(FIRST_CONNECT_TIMEOUT, open(&inner.nodes, &inner.next, &inner.name)).await {
+                Ok(Ok(fresh)) => {
+                    let node = &inner.nodes[inner.next.load(Ordering::Relaxed) % inner.nodes.len()];
+                    if let Ok(mut current) = inner.current.write() {
+                        *current = Arc::new(fresh);
+                    }
+                    watch_for_errors(&inner);
+                    inner.generation.send_modify(|g| *g += 1);
+                    metrics::counter!(crate::metrics::BROKER_RECONNECTS, "result" => "reconnected").increment(1);
+                    tracing::info!(node = %format!("{}:{}", node.authority.host, node.authority.port), "connected to RabbitMQ again");
+                    break;
+                }
+                Ok(Err(error)) => tracing::warn!(error = %error, "RabbitMQ is still unreachable"),
+                Err(_) => tracing::warn!("RabbitMQ is still unreachable: no answer within 10 s"),
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+}
+
+/// One connection, to the first of `nodes` that accepts it, starting at `next` (which then names
+/// the node that answered). No automatic recovery: [`supervise`] replaces a lost connection.
+async fn open(nodes: &[AMQPUri], next: &AtomicUsize, name: &str) -> lapin::Result<Connection> {
+    let count = nodes.len();
+    let start = next.load(Ordering::Relaxed);
+    let mut last_error = None;
+    for offset in 0..count {
+        let index = (start + offset) % count;
+        let properties = ConnectionProperties::default().with_connection_name(name.into());
+        let attempt = Connection::connect_uri(nodes[index].clone(), properties);
+        match tokio::time::timeout(NODE_CONNECT_TIMEOUT, attempt).await {
+            Ok(Ok(connection)) => {
+                if index != start {
+                    let node = &nodes[index].authority;
+                    tracing::warn!(node = %format!("{}:{}", node.host, node.port), "connected to another RabbitMQ node");
+                }
+                next.store(index, Ordering::Relaxed);
+                return Ok(connection);
+            }
+            Ok(Err(error)) => last_error = Some(error),
+            Err(_) => {
+                last_error = Some(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer within 3 s").into());
+            }
+        }
+    }
+    // The next attempt starts with the node after the one that was current.
+    next.store((start + 1) % count, Ordering::Relaxed);
+    Err(last_error.unwrap_or_else(|| std::io::Error::other("no RabbitMQ node").into()))
 }
 
 #[cfg(test)]

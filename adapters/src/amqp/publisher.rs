@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
-use lapin::{BasicProperties, Channel, Confirmation, Connection};
+use lapin::{BasicProperties, Channel, Confirmation};
 use workflows::jobs::Job;
 
+use super::Broker;
 use crate::metrics as names_of;
 use crate::names::Namespace;
 use crate::redis::Pending;
@@ -54,16 +55,25 @@ pub fn job_properties(job: &Job) -> BasicProperties {
         .with_timestamp(u64::try_from(chrono::Utc::now().timestamp()).unwrap_or_default())
 }
 
-/// Publishes on one channel in confirm mode, reopened when the broker closed it (a channel-level
-/// error does not drop the connection, and lapin's recovery only restores channels after a
-/// connection loss).
+/// Publishes on one channel in confirm mode, opened again on the new connection after the
+/// [`Broker`] replaced a lost one, reopened when the broker closed it (a channel-level error does
+/// not drop the connection), and replaced after a refusal, so that one bad channel never refuses
+/// more than the publish that found it out.
 #[derive(Clone)]
 pub struct Publisher {
-    connection: Arc<Connection>,
-    channel: Arc<tokio::sync::Mutex<Channel>>,
+    broker: Broker,
+    channel: Arc<tokio::sync::Mutex<Current>>,
     names: Namespace,
     /// Where published jobs are recorded until they finish (for the oldest-job gauge).
     pending: Option<Pending>,
+}
+
+/// The channel in use, how many channels were opened before it (so that of several publishes
+/// refused on one channel, only the first replaces it), and the broker connection it is on.
+struct Current {
+    generation: u64,
+    connection: u64,
+    channel: Channel,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -74,11 +84,12 @@ impl std::fmt::Debug for Publisher {
 
 impl Publisher {
     /// Opens a channel in confirm mode.
-    pub async fn new(connection: &Arc<Connection>, names: Namespace) -> lapin::Result<Self> {
-        let channel = open(connection).await?;
+    pub async fn new(broker: &Broker, names: Namespace) -> lapin::Result<Self> {
+        let connection = broker.generation();
+        let channel = open(broker).await?;
         Ok(Self {
-            connection: connection.clone(),
-            channel: Arc::new(tokio::sync::Mutex::new(channel)),
+            broker: broker.clone(),
+            channel: Arc::new(tokio::sync::Mutex::new(Current { generation: 0, connection, channel })),
             names,
             pending: None,
         })
@@ -90,21 +101,39 @@ impl Publisher {
         self
     }
 
-    /// The channel, reopened first if the broker closed it while the connection is up, or if it
-    /// came back from a connection recovery without confirm mode (a publish then resolves at once
-    /// as "not requested", and nothing would be confirmed).
-    async fn current(&self) -> lapin::Result<Channel> {
-        let mut channel = self.channel.lock().await;
-        let status = channel.status();
-        let lost = !status.connected() || (status.connected() && !status.confirm());
-        if lost && self.connection.status().connected() {
-            if status.connected() {
-                channel.close(200, "reopening in confirm mode".into()).await.ok();
-            }
-            *channel = open(&self.connection).await?;
-            tracing::info!("reopened the publishing channel");
+    /// The channel, opened first on the broker's new connection if it was replaced, or reopened
+    /// if the broker closed it while the connection is up.
+    async fn current(&self) -> lapin::Result<(u64, Channel)> {
+        let mut current = self.channel.lock().await;
+        let status = current.channel.status();
+        let usable = status.connected() && status.confirm() && current.connection == self.broker.generation();
+        if !usable && self.broker.is_connected() {
+            self.reopen(&mut current, "the connection was replaced or the channel closed").await?;
         }
-        Ok(channel.clone())
+        Ok((current.generation, current.channel.clone()))
+    }
+
+    /// Replaces the channel of `generation` after it refused a publish, unless another publish
+    /// replaced it already.
+    async fn replace(&self, generation: u64, why: &str) {
+        let mut current = self.channel.lock().await;
+        if current.generation == generation
+            && self.broker.is_connected()
+            && let Err(error) = self.reopen(&mut current, why).await
+        {
+            tracing::warn!(%error, "could not reopen the publishing channel");
+        }
+    }
+
+    async fn reopen(&self, current: &mut Current, why: &str) -> lapin::Result<()> {
+        if current.channel.status().connected() {
+            current.channel.close(200, "replaced".into()).await.ok();
+        }
+        current.connection = self.broker.generation();
+        current.channel = open(&self.broker).await?;
+        current.generation += 1;
+        tracing::info!(reason = why, "reopened the publishing channel");
+        Ok(())
     }
 
     /// Publishes `job` to the jobs exchange and waits up to `limit` for the broker to confirm it.
@@ -149,7 +178,9 @@ impl Publisher {
     }
 
     /// Publishes a message with confirms and the mandatory flag, and waits up to `limit` for the
-    /// broker to confirm that it was routed to a queue.
+    /// broker to confirm that it was routed to a queue. A message the broker refuses (or that a
+    /// channel without confirms cannot have confirmed) is sent once more on a fresh channel,
+    /// within the same limit: the job's idempotency key makes a second copy harmless.
     pub async fn send(
         &self,
         exchange: &str,
@@ -158,18 +189,47 @@ impl Publisher {
         properties: BasicProperties,
         limit: Duration,
     ) -> Result<(), PublishError> {
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut result = self.send_once(exchange, routing_key, payload, properties.clone(), deadline, limit).await;
+        if let Err((generation, error @ (PublishError::Nacked | PublishError::Unconfirmed))) = &result {
+            self.replace(*generation, &error.to_string()).await;
+            if tokio::time::Instant::now() < deadline {
+                result = self.send_once(exchange, routing_key, payload, properties, deadline, limit).await;
+            }
+        }
+        match result {
+            Ok(()) => Ok(()),
+            Err((generation, error)) => {
+                if matches!(error, PublishError::Nacked | PublishError::Unconfirmed | PublishError::Timeout(_)) {
+                    // The next publish starts on a fresh channel.
+                    self.replace(generation, &error.to_string()).await;
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        payload: &[u8],
+        properties: BasicProperties,
+        deadline: tokio::time::Instant,
+        limit: Duration,
+    ) -> Result<(), (u64, PublishError)> {
         let options = BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() };
+        let (generation, channel) = self.current().await.map_err(|e| (u64::MAX, PublishError::Broker(e)))?;
         let confirm = async {
-            let channel = self.current().await?;
             channel.basic_publish(exchange.into(), routing_key.into(), options, payload, properties).await?.await
         };
-        match tokio::time::timeout(limit, confirm).await {
-            Err(_) => Err(PublishError::Timeout(limit)),
-            Ok(Err(error)) => Err(PublishError::Broker(error)),
+        match tokio::time::timeout_at(deadline, confirm).await {
+            Err(_) => Err((generation, PublishError::Timeout(limit))),
+            Ok(Err(error)) => Err((generation, PublishError::Broker(error))),
             Ok(Ok(Confirmation::Ack(None))) => Ok(()),
-            Ok(Ok(Confirmation::Ack(Some(_)))) => Err(PublishError::Returned),
-            Ok(Ok(Confirmation::Nack(_))) => Err(PublishError::Nacked),
-            Ok(Ok(Confirmation::NotRequested)) => Err(PublishError::Unconfirmed),
+            Ok(Ok(Confirmation::Ack(Some(_)))) => Err((generation, PublishError::Returned)),
+            Ok(Ok(Confirmation::Nack(_))) => Err((generation, PublishError::Nacked)),
+            Ok(Ok(Confirmation::NotRequested)) => Err((generation, PublishError::Unconfirmed)),
         }
     }
 
@@ -178,8 +238,8 @@ impl Publisher {
     }
 }
 
-async fn open(connection: &Connection) -> lapin::Result<Channel> {
-    let channel = connection.create_channel().await?;
+async fn open(broker: &Broker) -> lapin::Result<Channel> {
+    let channel = broker.create_channel().await?;
     channel.confirm_select(ConfirmSelectOptions::default()).await?;
     Ok(channel)
 }

@@ -40,11 +40,8 @@ pub async fn readiness(services: &Services) -> Vec<(&'static str, Result<(), Str
     let mut redis = services.redis.clone();
     let redis_ping =
         adapters::within(limit, "Redis", redis::cmd("PING").query_async::<String>(&mut redis)).await.map(|_| ());
-    let rabbit = if services.amqp.status().connected() {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!("RabbitMQ connection is not open"))
-    };
+    let rabbit =
+        if services.amqp.is_connected() { Ok(()) } else { Err(anyhow::anyhow!("RabbitMQ connection is not open")) };
     vec![
         ("postgres", postgres.map_err(|e| e.to_string())),
         ("redis", redis_ping.map_err(|e| e.to_string())),

@@ -116,7 +116,7 @@ pub struct PipelineReport {
 pub(crate) struct Pipeline<'a> {
     pub pool: &'a PgPool,
     pub redis: &'a ConnectionManager,
-    pub amqp: &'a Arc<lapin::Connection>,
+    pub amqp: &'a adapters::amqp::Broker,
     pub names: &'a Namespace,
     pub business: BusinessId,
     pub window: usize,
@@ -129,9 +129,16 @@ impl Pipeline<'_> {
         let effects = self.settle(count).await?;
         let progress = super::bar(count, "floor: publish, consume, INSERT, ack");
         let floor_queue = format!("{}.bench.floor", self.names);
-        let floor =
-            super::floor::jobs(self.amqp, self.pool, &floor_queue, count, self.window, self.concurrency, &progress)
-                .await?;
+        let floor = super::floor::jobs(
+            &self.amqp.connection(),
+            self.pool,
+            &floor_queue,
+            count,
+            self.window,
+            self.concurrency,
+            &progress,
+        )
+        .await?;
         progress.finish_and_clear();
         let floor = Throughput::new(count, floor.elapsed, &floor.pickups);
         let ratio = bella.jobs_per_second / floor.jobs_per_second.max(1e-9);

@@ -289,10 +289,26 @@ struct Subscription {
 }
 
 impl Subscription {
-    /// A channel with the prefetch set, on the connection in use, and a consumer on it.
-    async fn start(&self, tag: &str) -> anyhow::Result<(Channel, lapin::Consumer)> {
+    /// The channel to consume on: `open`'s while its connection stands (dropping a channel closes
+    /// it, and the deliveries still in flight on it could no longer be acknowledged), else a new
+    /// one with the prefetch set, on the connection in use.
+    async fn channel(&self, open: &mut Option<(u64, Channel)>) -> anyhow::Result<Channel> {
+        let generation = self.broker.generation();
+        if let Some((on, channel)) = open
+            && *on == generation
+            && channel.status().connected()
+        {
+            return Ok(channel.clone());
+        }
         let channel = self.broker.create_channel().await.context("opening a consumer channel")?;
         channel.basic_qos(self.prefetch, BasicQosOptions::default()).await.context("setting the prefetch")?;
+        *open = Some((generation, channel.clone()));
+        Ok(channel)
+    }
+
+    /// A channel (see [`channel`](Self::channel)) and a consumer on it.
+    async fn start(&self, open: &mut Option<(u64, Channel)>, tag: &str) -> anyhow::Result<(Channel, lapin::Consumer)> {
+        let channel = self.channel(open).await?;
         let consumer = channel
             .basic_consume(
                 self.queue.as_str().into(),
@@ -347,6 +363,7 @@ async fn consume(
             gauge.in_flight.fetch_sub(1, Ordering::Relaxed);
         });
     };
+    let mut open = None;
     'consuming: loop {
         // Paused: wait to be resumed (or stopped).
         if controls.borrow().contains(&kind) {
@@ -360,7 +377,7 @@ async fn consume(
         }
         let tag = format!("bella-worker-{}-{}-{}", kind.name(), std::process::id(), uuid::Uuid::new_v4().simple());
         let seen = subscription.broker.generation();
-        let (channel, mut consumer) = match subscription.start(&tag).await {
+        let (channel, mut consumer) = match subscription.start(&mut open, &tag).await {
             Ok(started) => started,
             Err(error) => {
                 tracing::warn!(
@@ -443,9 +460,10 @@ async fn keep_dead_letters(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let tag = format!("bella-keeper-{}-{}-{}", kind.name(), std::process::id(), uuid::Uuid::new_v4().simple());
+    let mut open = None;
     'consuming: loop {
         let seen = subscription.broker.generation();
-        let (channel, mut consumer) = match subscription.start(&tag).await {
+        let (channel, mut consumer) = match subscription.start(&mut open, &tag).await {
             Ok(started) => started,
             Err(error) => {
                 tracing::warn!(

@@ -73,18 +73,29 @@ impl Browser {
         Self { client, _driver: driver, profile }
     }
 
+    /// The element, once the page that has it is there: a click that submits a form or follows a
+    /// link returns before the next page has loaded, as a person's click does.
+    async fn element(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+    }
+
     async fn text(&self, css: &str) -> String {
-        self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no {css}: {e}")).text().await.unwrap()
+        self.element(css).await.text().await.unwrap()
     }
 
     async fn fill(&self, css: &str, value: &str) {
-        let input = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no {css}: {e}"));
+        let input = self.element(css).await;
         input.clear().await.unwrap();
         input.send_keys(value).await.unwrap();
     }
 
     async fn click(&self, css: &str) {
-        self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no {css}: {e}")).click().await.unwrap();
+        self.element(css).await.click().await.unwrap();
     }
 
     async fn close(self) {

@@ -102,6 +102,9 @@ pub async fn rabbitmq_cluster_node_killed(tally: &mut Tally) {
     leader_killed("RabbitMQ cluster behind one address (haproxy)", &cluster, &front_url, tally).await;
 }
 
+/// How soon after a node's loss bookings go through directly again, and both workers consume.
+const RESUME_WITHIN: Duration = Duration::from_secs(15);
+
 async fn leader_killed(scenario: &str, cluster: &RabbitCluster, amqp_url: &str, tally: &mut Tally) {
     let engines = Engines { amqp_url: amqp_url.to_owned(), ..Engines::default() };
     let (app, twilio) = setup_on(&engines, &[]).await;
@@ -172,11 +175,13 @@ async fn leader_killed(scenario: &str, cluster: &RabbitCluster, amqp_url: &str, 
     match resumed {
         Some(resumed_after) => println!(
             "  {scenario}: killed {} (leader of {queue}); new leader {new_leader}; a new call booked directly {:.1} s later, \
-             both workers consuming after {:.1} s; publishes that failed over to the outbox: {}, jobs the relay published: {}, \
-             consumers now {}",
+             both workers consuming after {:.1} s; the api's metrics: connections lost {} and reopened {}, publishes that \
+             failed over to the outbox {}, jobs the relay published {}, consumers {}",
             replicas.leader,
             resumed_after.as_secs_f64(),
             consuming.as_secs_f64(),
+            delta("bella_broker_reconnects_total{result=\"lost\"}"),
+            delta("bella_broker_reconnects_total{result=\"reconnected\"}"),
             delta("bella_publish_failures_total{kind=\"book_appointment\"}"),
             delta("bella_outbox_published_total"),
             sample(&after, "bella_queue_consumers{kind=\"book_appointment\"}"),
@@ -185,6 +190,11 @@ async fn leader_killed(scenario: &str, cluster: &RabbitCluster, amqp_url: &str, 
             println!("  {scenario}: after the leader died, 20 more calls were never booked directly");
             tally.stuck += 1;
         }
+    }
+    // "Within seconds": a node's loss must not stall bookings for longer than a caller waits.
+    if resumed.is_some_and(|r| r > RESUME_WITHIN) || consuming > RESUME_WITHIN {
+        println!("  {scenario}: publishing or consuming took longer than {RESUME_WITHIN:?} to resume");
+        tally.stuck += 1;
     }
     finish_two(scenario, &app, &twilio, &calls, workers, tally).await;
     drop(app);

@@ -13,6 +13,8 @@ COPY --from=build /src/target/release/bella /usr/local/bin/bella
 USER bella
 ENV BELLA_STATE_DIR=/var/lib/bella LOG_FORMAT=json
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s --start-period=20s CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
+# `bella api` and `bella all` answer on PORT, `bella worker` on METRICS_PORT.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
+  CMD curl -fsS "http://127.0.0.1:${PORT:-8080}/healthz" || curl -fsS "http://127.0.0.1:${METRICS_PORT:-9090}/healthz" || exit 1
 ENTRYPOINT ["bella"]
 CMD ["all"]

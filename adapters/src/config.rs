@@ -14,12 +14,16 @@
 //! | `TWILIO_API_BASE` | `https://api.twilio.com` | Twilio REST base, for tests |
 //! | `TWILIO_SMS_FROM` | none | sender of text messages for a business without a number |
 //! | `ADMIN_TOKEN` | development token | bearer token of the admin API |
-//! | `PUBLIC_URL` | none | the public base URL Twilio calls, for signatures |
+//! | `PUBLIC_URL` | none | the public base URL Twilio calls, for signatures (required with `TWILIO_AUTH_TOKEN`, unless `TWILIO_WEBHOOK_HOSTS`) |
+//! | `TWILIO_WEBHOOK_HOSTS` | none | without `PUBLIC_URL`: the `Host` names (`host` or `host:port`, comma-separated) webhooks may be addressed to |
 //! | `TRUST_FORWARDED_PROTO` | `false` | trust `X-Forwarded-Proto` when rebuilding the URL |
+//! | `TRUST_FORWARDED_FOR` | `false` | take the client's address from the last `X-Forwarded-For` entry (behind a proxy that appends it) |
 //! | `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_MODEL` | none | LLM repair |
 //! | `BELLA_NAMESPACE` | `bella` | prefix of Redis keys and RabbitMQ names |
 //! | `BELLA_BOOKING_WAIT_MS` | `3000` | how long a turn waits for a booking result |
 //! | `BELLA_BUSINESS_CACHE_MS` | `30000` | how long business profiles are cached by the api |
+//! | `BELLA_HEADER_TIMEOUT_MS` | `10000` | a request's headers must arrive within this; also closes idle keep-alive connections |
+//! | `BELLA_MAX_CONNECTIONS` | `4096` | HTTP connections served at once per listener |
 //! | `BELLA_STATE_DIR` | `~/.local/state/bella` | where development tokens are kept |
 //! | `LOG_FORMAT` | `compact` | `json` in production |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | none | OTLP/HTTP collector (`http://collector:4318`): traces are exported |
@@ -47,6 +51,14 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
     #[error("TWILIO_AUTH_TOKEN is required when PUBLIC_URL is set: Twilio signs every webhook with it")]
     MissingTwilioToken,
+    #[error(
+        "TWILIO_AUTH_TOKEN is set but PUBLIC_URL is not: a webhook's signature covers the URL Twilio called, which without PUBLIC_URL would be rebuilt from the Host header that the sender chooses (a webhook signed for another app of the same Twilio account would pass). Set PUBLIC_URL to the URL Twilio calls, or TWILIO_WEBHOOK_HOSTS to the host names it may call"
+    )]
+    NoWebhookAddress,
+    #[error(
+        "ADMIN_TOKEN is too short ({0} characters): it is an operator's password, and one of fewer than {MIN_ADMIN_TOKEN} characters can be guessed; generate one with `openssl rand -hex 32`"
+    )]
+    ShortAdminToken(usize),
     #[error("cannot keep development tokens in {path}: {source} (set BELLA_STATE_DIR to a writable directory)")]
     StateDir { path: PathBuf, source: std::io::Error },
 }
@@ -63,6 +75,8 @@ pub enum TokenSource {
     Environment,
     /// Generated for local development and stored in this directory.
     Development(PathBuf),
+    /// A command that answers no webhook and signs in no one (`bella migrate`).
+    NotNeeded,
 }
 
 #[derive(Clone)]
@@ -84,11 +98,20 @@ pub struct Config {
     /// Validated, without a trailing slash: the request path is appended to it.
     pub public_url: Option<String>,
     pub trust_forwarded_proto: bool,
+    /// Without `PUBLIC_URL`: the `Host` values (lowercase `host` or `host:port`) a webhook may be
+    /// addressed to. Empty in development, where any is.
+    pub twilio_webhook_hosts: Vec<String>,
+    /// The client's address is the last entry of `X-Forwarded-For` (behind a load balancer).
+    pub trust_forwarded_for: bool,
     pub openai_api_key: Option<SecretString>,
     pub openai_base_url: Option<String>,
     pub openai_model: String,
     pub booking_wait: Duration,
     pub business_cache: Duration,
+    /// How long a client may take to send a request's headers (or leave a connection idle).
+    pub header_timeout: Duration,
+    /// HTTP connections served at once, per listener.
+    pub max_connections: usize,
     pub log_format: LogFormat,
     /// The OTLP/HTTP collector's base URL; traces are exported only when it is set.
     pub otlp_endpoint: Option<Url>,
@@ -129,6 +152,9 @@ pub fn redact_url(raw: &str) -> String {
     }
 }
 
+/// The shortest `ADMIN_TOKEN` Bella starts with (the development token has 32 hex characters).
+pub const MIN_ADMIN_TOKEN: usize = 32;
+
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/bella";
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
@@ -140,8 +166,18 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
     }
 
+    /// The same for a command that serves nothing (`bella migrate`): without `TWILIO_AUTH_TOKEN`
+    /// no development token is read or written, so it runs on a read-only file system.
+    pub fn from_env_serving_nothing() -> Result<Self, ConfigError> {
+        Self::read(|name| std::env::var(name).ok().filter(|v| !v.is_empty()), false)
+    }
+
     /// Reads configuration through `lookup`, so tests can pass their own values.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(lookup, true)
+    }
+
+    fn read(lookup: impl Fn(&str) -> Option<String>, serving: bool) -> Result<Self, ConfigError> {
         let text = |name: &str, default: &str| lookup(name).unwrap_or_else(|| default.to_owned());
         let flag = |name: &'static str| -> Result<bool, ConfigError> {
             match lookup(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
@@ -188,6 +224,24 @@ impl Config {
                 reason: format!("expected milliseconds up to 3600000, got {raw:?}"),
             })?,
         };
+        let header_timeout_ms: u64 = match lookup("BELLA_HEADER_TIMEOUT_MS") {
+            None => 10_000,
+            Some(raw) => {
+                raw.parse().ok().filter(|ms| (100..=600_000).contains(ms)).ok_or_else(|| ConfigError::Invalid {
+                    name: "BELLA_HEADER_TIMEOUT_MS",
+                    reason: format!("expected milliseconds from 100 to 600000, got {raw:?}"),
+                })?
+            }
+        };
+        let max_connections: usize = match lookup("BELLA_MAX_CONNECTIONS") {
+            None => 4096,
+            Some(raw) => {
+                raw.parse().ok().filter(|n| (1..=1_000_000).contains(n)).ok_or_else(|| ConfigError::Invalid {
+                    name: "BELLA_MAX_CONNECTIONS",
+                    reason: format!("expected a number from 1 to 1000000, got {raw:?}"),
+                })?
+            }
+        };
         let namespace = text("BELLA_NAMESPACE", "bella");
         if namespace.is_empty() || !namespace.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
             return Err(ConfigError::Invalid {
@@ -208,9 +262,29 @@ impl Config {
 
         let env_token = lookup("TWILIO_AUTH_TOKEN").map(SecretString::from);
         let env_admin = lookup("ADMIN_TOKEN").map(SecretString::from);
+        if let Some(admin) = &env_admin {
+            let length = admin.expose_secret().chars().count();
+            if length < MIN_ADMIN_TOKEN {
+                return Err(ConfigError::ShortAdminToken(length));
+            }
+        }
+        let twilio_webhook_hosts: Vec<String> = lookup("TWILIO_WEBHOOK_HOSTS")
+            .map(|raw| raw.split(',').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect())
+            .unwrap_or_default();
+        if serving && env_token.is_some() && public_url.is_none() && twilio_webhook_hosts.is_empty() {
+            return Err(ConfigError::NoWebhookAddress);
+        }
         let (twilio_auth_token, admin_token, token_source) = match env_token {
             Some(token) => (token, env_admin, TokenSource::Environment),
-            None if public_url.is_some() => return Err(ConfigError::MissingTwilioToken),
+            None if public_url.is_some() && serving => return Err(ConfigError::MissingTwilioToken),
+            None if !serving => {
+                // Never used: this process answers no webhook. Random, so that it cannot be
+                // mistaken for a real one.
+                let mut bytes = [0u8; 16];
+                rand::rng().fill(&mut bytes);
+                let unused: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                (SecretString::from(unused), env_admin, TokenSource::NotNeeded)
+            }
             None => {
                 let dir = state_dir(&lookup);
                 let tokens = DevTokens::load_or_create(&dir)?;
@@ -244,11 +318,15 @@ impl Config {
             admin_token,
             public_url,
             trust_forwarded_proto: flag("TRUST_FORWARDED_PROTO")?,
+            trust_forwarded_for: flag("TRUST_FORWARDED_FOR")?,
+            twilio_webhook_hosts,
             openai_api_key: lookup("OPENAI_API_KEY").map(SecretString::from),
             openai_base_url: lookup("OPENAI_BASE_URL"),
             openai_model: text("OPENAI_MODEL", "gpt-4o-mini"),
             booking_wait: Duration::from_millis(booking_wait_ms),
             business_cache: Duration::from_millis(business_cache_ms),
+            header_timeout: Duration::from_millis(header_timeout_ms),
+            max_connections,
             failpoints: lookup("BELLA_FAILPOINTS"),
             log_format,
             otlp_endpoint: lookup("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -313,9 +391,13 @@ impl DevTokens {
     const TWILIO: &'static str = "twilio-auth-token";
     const ADMIN: &'static str = "admin-token";
 
+    /// The tokens kept in `dir`, made on first use. The directory is private to its owner
+    /// (0700) and each file too (0600, tightened if it was not); a token file that is a symbolic
+    /// link is refused (it could point anywhere); two processes starting at once settle on the
+    /// same tokens (each file appears whole, once).
     pub fn load_or_create(dir: &Path) -> Result<Self, ConfigError> {
         let io = |source| ConfigError::StateDir { path: dir.to_owned(), source };
-        std::fs::create_dir_all(dir).map_err(io)?;
+        private_dir(dir).map_err(io)?;
         Ok(Self {
             twilio_auth_token: read_or_create(&dir.join(Self::TWILIO)).map_err(io)?,
             admin_token: read_or_create(&dir.join(Self::ADMIN)).map_err(io)?,
@@ -324,7 +406,7 @@ impl DevTokens {
 
     /// The development tokens if they exist, for `bella call` and the admin CLI.
     pub fn load(dir: &Path) -> Option<Self> {
-        let read = |name| std::fs::read_to_string(dir.join(name)).ok().map(|t| SecretString::from(t.trim().to_owned()));
+        let read = |name| read_existing(&dir.join(name)).ok().flatten();
         Some(Self { twilio_auth_token: read(Self::TWILIO)?, admin_token: read(Self::ADMIN)? })
     }
 
@@ -333,41 +415,102 @@ impl DevTokens {
     }
 }
 
-fn read_or_create(path: &Path) -> std::io::Result<SecretString> {
-    if let Ok(existing) = std::fs::read_to_string(path) {
-        let token = existing.trim();
-        if !token.is_empty() {
-            return Ok(SecretString::from(token.to_owned()));
-        }
+#[cfg(unix)]
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let meta = std::fs::metadata(dir)?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
-    let mut bytes = [0u8; 16];
-    rand::rng().fill(&mut bytes);
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    write_private(path, &token)?;
-    Ok(SecretString::from(token))
+    Ok(())
 }
 
+#[cfg(not(unix))]
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+/// The token in `path`, if there is one: refused if the file is a symbolic link, made private if
+/// it was readable by others.
+fn read_existing(path: &Path) -> std::io::Result<Option<SecretString>> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is a symbolic link; a token is kept only in a regular file", path.display()),
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    let token = std::fs::read_to_string(path)?;
+    let token = token.trim();
+    Ok((!token.is_empty()).then(|| SecretString::from(token.to_owned())))
+}
+
+/// The token in `path`, or a new one written there. The new token is written whole to a private
+/// file of its own, then linked into place, which fails if another process got there first: the
+/// loser reads the winner's token.
+fn read_or_create(path: &Path) -> std::io::Result<SecretString> {
+    for _ in 0..3 {
+        if let Some(token) = read_existing(path)? {
+            return Ok(token);
+        }
+        if std::fs::symlink_metadata(path).is_ok() {
+            // An empty file (an interrupted older version): replaced.
+            std::fs::remove_file(path)?;
+        }
+        let mut bytes = [0u8; 16];
+        rand::rng().fill(&mut bytes);
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let temporary = path.with_extension(format!("new-{}-{:08x}", std::process::id(), rand::rng().random::<u32>()));
+        write_private(&temporary, &token)?;
+        let linked = std::fs::hard_link(&temporary, path);
+        let _ = std::fs::remove_file(&temporary);
+        match linked {
+            Ok(()) => return Ok(SecretString::from(token)),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(error),
+        }
+    }
+    read_existing(path)?.ok_or_else(|| std::io::Error::other(format!("cannot settle a token in {}", path.display())))
+}
+
+/// A new file, readable by its owner only, created exclusively (never through a link).
 #[cfg(unix)]
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-    file.write_all(contents.as_bytes())
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
 }
 
 #[cfg(not(unix))]
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    std::fs::write(path, contents)
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(path)?;
+    file.write_all(contents.as_bytes())
 }
 
-/// Compares a presented token with the expected one in constant time.
+/// Compares a presented token with the expected one in constant time, whatever their lengths:
+/// their SHA-256 digests are compared, so neither a length nor a common prefix shows in the time
+/// taken.
 pub fn token_matches(expected: &SecretString, presented: &str) -> bool {
-    let expected = expected.expose_secret().as_bytes();
-    let presented = presented.as_bytes();
-    if expected.len() != presented.len() {
-        return false;
-    }
-    expected.iter().zip(presented).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    use sha2::Digest as _;
+    use subtle::ConstantTimeEq as _;
+    let expected = sha2::Sha256::digest(expected.expose_secret().as_bytes());
+    let presented = sha2::Sha256::digest(presented.as_bytes());
+    expected.ct_eq(&presented).into()
 }
 
 #[cfg(test)]
@@ -405,6 +548,25 @@ mod tests {
     }
 
     #[test]
+    fn migrating_needs_no_token_and_writes_no_file() {
+        let dir = std::env::temp_dir().join(format!("bella-migrate-{}", uuid::Uuid::new_v4().simple()));
+        let map: HashMap<String, String> = [("BELLA_STATE_DIR".to_owned(), dir.display().to_string())].into();
+        let c = Config::read(|k| map.get(k).cloned(), false).unwrap();
+        assert_eq!(c.token_source, TokenSource::NotNeeded);
+        assert!(!dir.exists(), "bella migrate wrote development tokens");
+    }
+
+    #[test]
+    fn a_real_token_needs_the_address_twilio_calls() {
+        let err = config(&[("TWILIO_AUTH_TOKEN", "t")]).err().unwrap();
+        assert!(matches!(err, ConfigError::NoWebhookAddress), "{err}");
+        assert!(err.to_string().contains("Set PUBLIC_URL"), "{err}");
+        let c =
+            config(&[("TWILIO_AUTH_TOKEN", "t"), ("TWILIO_WEBHOOK_HOSTS", "Bella.Internal:8080, 10.0.0.5")]).unwrap();
+        assert_eq!(c.twilio_webhook_hosts, ["bella.internal:8080", "10.0.0.5"]);
+    }
+
+    #[test]
     fn bad_values_name_the_variable() {
         let err = config(&[("TWILIO_AUTH_TOKEN", "t"), ("PORT", "eighty")]).err().unwrap();
         assert!(err.to_string().starts_with("PORT is invalid"), "{err}");
@@ -414,9 +576,10 @@ mod tests {
 
     #[test]
     fn the_worker_has_its_own_port() {
-        let c = config(&[("TWILIO_AUTH_TOKEN", "t"), ("PORT", "8081")]).unwrap();
+        let c = config(&[("TWILIO_AUTH_TOKEN", "t"), ("PUBLIC_URL", "https://b.example"), ("PORT", "8081")]).unwrap();
         assert_eq!((c.port, c.metrics_port), (8081, 9090));
-        let c = config(&[("TWILIO_AUTH_TOKEN", "t"), ("METRICS_PORT", "9464")]).unwrap();
+        let c = config(&[("TWILIO_AUTH_TOKEN", "t"), ("PUBLIC_URL", "https://b.example"), ("METRICS_PORT", "9464")])
+            .unwrap();
         assert_eq!((c.port, c.metrics_port), (8080, 9464));
         let err = config(&[("TWILIO_AUTH_TOKEN", "t"), ("METRICS_PORT", "x")]).err().unwrap();
         assert!(err.to_string().starts_with("METRICS_PORT is invalid"), "{err}");
@@ -426,6 +589,7 @@ mod tests {
     fn passwords_injected_on_their_own_go_into_the_urls() {
         let c = config(&[
             ("TWILIO_AUTH_TOKEN", "t"),
+            ("TWILIO_WEBHOOK_HOSTS", "bella.internal"),
             ("DATABASE_URL", "postgres://bella@db.internal:5432/bella?sslmode=require"),
             ("DATABASE_PASSWORD", "p@ss/word"),
             ("REDIS_URL", "rediss://cache.internal:6379"),
@@ -441,7 +605,12 @@ mod tests {
             "amqps://bella:s3cret%2C%25x@b-1.mq:5671/%2f,amqps://bella:s3cret%2C%25x@b-2.mq:5671/%2f"
         );
         // Without them, the URLs are kept as given.
-        let c = config(&[("TWILIO_AUTH_TOKEN", "t"), ("REDIS_URL", "redis://:inline@127.0.0.1:6379")]).unwrap();
+        let c = config(&[
+            ("TWILIO_AUTH_TOKEN", "t"),
+            ("PUBLIC_URL", "https://b.example"),
+            ("REDIS_URL", "redis://:inline@127.0.0.1:6379"),
+        ])
+        .unwrap();
         assert_eq!(c.redis_url, "redis://:inline@127.0.0.1:6379");
     }
 
@@ -453,6 +622,58 @@ mod tests {
             redact_url("amqp://u:p@n1:5672/%2f,amqp://u:p@n2:5673/%2f"),
             "amqp://n1:5672/%2f, amqp://n2:5673/%2f"
         );
+    }
+
+    #[test]
+    fn a_short_admin_token_is_refused_with_the_reason() {
+        let err = config(&[("TWILIO_AUTH_TOKEN", "t"), ("ADMIN_TOKEN", "hunter2")]).err().unwrap();
+        assert!(matches!(err, ConfigError::ShortAdminToken(7)), "{err}");
+        assert!(err.to_string().contains("ADMIN_TOKEN is too short"), "{err}");
+        let long = "x".repeat(MIN_ADMIN_TOKEN);
+        assert!(
+            config(&[("TWILIO_AUTH_TOKEN", "t"), ("PUBLIC_URL", "https://b.example"), ("ADMIN_TOKEN", &long)]).is_ok()
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn development_tokens_are_private_and_settled_once() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let base = std::env::temp_dir().join(format!("bella-tokens-{}", uuid::Uuid::new_v4().simple()));
+        let dir = base.join("state");
+        // Eight processes starting at once settle on one pair of tokens.
+        let tokens: Vec<(String, String)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let t = DevTokens::load_or_create(&dir).unwrap();
+                        (t.twilio_auth_token.expose_secret().to_owned(), t.admin_token.expose_secret().to_owned())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(tokens.windows(2).all(|w| w[0] == w[1]), "{tokens:?}");
+        assert_eq!(tokens[0].1.len(), MIN_ADMIN_TOKEN);
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("admin-token")), 0o600);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2, "temporary files left behind");
+
+        // A file left readable by others is made private.
+        std::fs::set_permissions(dir.join("admin-token"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        let again = DevTokens::load_or_create(&dir).unwrap();
+        assert_eq!(again.admin_token.expose_secret(), tokens[0].1);
+        assert_eq!(mode(&dir.join("admin-token")), 0o600);
+
+        // A token file that is a symbolic link is refused, with the path in the message.
+        let elsewhere = base.join("elsewhere");
+        std::fs::write(&elsewhere, "planted-token-of-someone-else").unwrap();
+        std::fs::remove_file(dir.join("admin-token")).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, dir.join("admin-token")).unwrap();
+        let refused = DevTokens::load_or_create(&dir).err().unwrap();
+        assert!(refused.to_string().contains("symbolic link"), "{refused}");
+        std::fs::remove_dir_all(base).unwrap();
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub enum ApiError {
     /// 409: the thing is not in a state the request applies to.
     #[error("{0}")]
     Conflict(String),
+    /// 429: too many refused tokens from this address; try again after the wait.
+    #[error("too many refused tokens from this address; try again in {} s", .0.as_secs())]
+    TooManyRequests(std::time::Duration),
     /// 500: logged, never described to the client.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -48,6 +51,12 @@ impl IntoResponse for ApiError {
             Self::Forbidden(message) => (StatusCode::FORBIDDEN, Json(json!({ "error": message }))).into_response(),
             Self::NotFound(message) => (StatusCode::NOT_FOUND, Json(json!({ "error": message }))).into_response(),
             Self::Conflict(message) => (StatusCode::CONFLICT, Json(json!({ "error": message }))).into_response(),
+            Self::TooManyRequests(wait) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, wait.as_secs().to_string())],
+                Json(json!({ "error": Self::TooManyRequests(wait).to_string() })),
+            )
+                .into_response(),
             Self::Unauthorized(message) => {
                 (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], Json(json!({ "error": message })))
                     .into_response()

@@ -9,6 +9,8 @@ pub mod console;
 pub mod error;
 pub mod openapi;
 pub mod routes;
+pub mod server;
+pub mod throttle;
 pub mod turn;
 pub mod twilio;
 
@@ -109,7 +111,8 @@ impl Application {
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(port = self.port(), "api listening");
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await.context("serving HTTP")
+        let limits = server::Limits::from_config(&self.state.config);
+        server::serve(self.listener, self.router, limits, shutdown).await.context("serving HTTP")
     }
 }
 
@@ -150,6 +153,7 @@ fn router(state: AppState) -> Router {
         .route("/admin/api/businesses", get(ops::businesses).post(ops::create_business))
         .route("/admin/api/businesses/{id}", get(ops::business).patch(ops::edit_business))
         .route_layer(middleware::from_fn_with_state(state.clone(), routes::admin::require_token))
+        .layer(middleware::from_fn(routes::admin::refuse_nul))
         .layer(middleware::from_fn(routes::admin::json_errors))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, ADMIN_TIMEOUT));
     let console = console::router(state.clone())

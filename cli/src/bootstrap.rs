@@ -99,7 +99,8 @@ pub async fn start(config: Config, roles: Roles) -> anyhow::Result<Running> {
             .with_context(|| format!("cannot listen on port {} (METRICS_PORT)", config.metrics_port))?;
         let port = listener.local_addr().map(|a| a.port()).ok();
         let ops = api::routes::health::Ops { services: services.clone(), names: config.namespace.clone() };
-        let serving = api::routes::health::serve(listener, ops, shutdown.clone().cancelled_owned());
+        let limits = api::server::Limits::from_config(&config);
+        let serving = api::routes::health::serve(listener, ops, limits, shutdown.clone().cancelled_owned());
         (Some(tokio::spawn(serving)), port)
     };
     Ok(Running { port, services, shutdown, api, worker, relay: Some(relay) })

@@ -155,7 +155,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Api => serve(Roles::API).await,
         Command::Worker => serve(Roles::WORKER).await,
         Command::Migrate => {
-            let config = Config::from_env()?;
+            let config = Config::from_env_serving_nothing()?;
             let _telemetry = telemetry::init(&config);
             let pool = adapters::postgres::connect(&config.database_url, 2).await?;
             adapters::postgres::migrate(&pool).await?;

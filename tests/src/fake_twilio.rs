@@ -16,6 +16,8 @@ pub enum Answer {
     Create,
     /// 400 with a Twilio error code: not created.
     Refuse(i32),
+    /// 400 with a Twilio error code and a message quoting the recipient, as Twilio's often do.
+    RefuseQuoting(i32),
     /// 429 with Retry-After: not created.
     TooMany { retry_after: u64 },
     /// 500 after creating the message: the client cannot know it was sent.
@@ -35,6 +37,8 @@ pub struct Created {
 #[derive(Debug, Default)]
 struct State {
     script: VecDeque<Answer>,
+    /// Lookups still to answer with a body that is not JSON.
+    garbled_lookups: usize,
     created: Vec<Created>,
     create_requests: usize,
 }
@@ -50,6 +54,10 @@ impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let mut state = self.0.lock().unwrap();
         if request.method.as_str() == "GET" {
+            if state.garbled_lookups > 0 {
+                state.garbled_lookups -= 1;
+                return ResponseTemplate::new(200).set_body_string("<html>upstream hiccup</html>");
+            }
             let to: Option<String> = request.url.query_pairs().find(|(k, _)| k == "To").map(|(_, v)| v.into_owned());
             let messages: Vec<_> = state
                 .created
@@ -75,6 +83,11 @@ impl Respond for Responder {
             }
             Answer::Refuse(code) => ResponseTemplate::new(400)
                 .set_body_json(json!({ "code": code, "message": format!("error {code}"), "status": 400 })),
+            Answer::RefuseQuoting(code) => ResponseTemplate::new(400).set_body_json(json!({
+                "code": code,
+                "message": format!("The 'To' number {} is not a valid phone number.", get("To")),
+                "status": 400,
+            })),
             Answer::TooMany { retry_after } => {
                 ResponseTemplate::new(429).insert_header("Retry-After", retry_after.to_string().as_str())
             }
@@ -118,6 +131,11 @@ impl FakeTwilio {
     /// Answers the next create requests so, in order (then: created).
     pub fn script(&self, answers: impl IntoIterator<Item = Answer>) {
         self.state.lock().unwrap().script.extend(answers);
+    }
+
+    /// Answers the next `count` message lookups with a body that is not JSON.
+    pub fn garble_lookups(&self, count: usize) {
+        self.state.lock().unwrap().garbled_lookups += count;
     }
 
     /// The messages created, that is, sent to phones.

@@ -111,6 +111,8 @@ pub async fn spawn_on(engines: &Engines, extra: &[(&str, &str)], roles: Roles) -
         ("REDIS_URL", engines.redis_url.clone()),
         ("AMQP_URL", engines.amqp_url.clone()),
         ("TWILIO_AUTH_TOKEN", uuid::Uuid::new_v4().simple().to_string()),
+        // Webhooks reach the test's server at 127.0.0.1, on whatever port it took.
+        ("TWILIO_WEBHOOK_HOSTS", "127.0.0.1".to_owned()),
         ("ADMIN_TOKEN", uuid::Uuid::new_v4().simple().to_string()),
         ("BELLA_NAMESPACE", name.clone()),
         // Businesses created by a test are seen by the next turn.

@@ -59,9 +59,22 @@ pub struct ApiProcess {
 impl ApiProcess {
     /// Starts `bella api` for `app` on a free port and waits until it is ready.
     pub async fn start(app: &TestApp, extra: &[(&str, &str)]) -> Self {
+        Self::spawn(app, extra, None).await
+    }
+
+    /// The same, writing the api's log (JSON lines) to `log`, for a test to read.
+    pub async fn start_logged(app: &TestApp, extra: &[(&str, &str)], log: &std::path::Path) -> Self {
+        Self::spawn(app, extra, Some(log)).await
+    }
+
+    async fn spawn(app: &TestApp, extra: &[(&str, &str)], log: Option<&std::path::Path>) -> Self {
         let port = crate::engines::free_port().to_string();
         let mut command = command(app, "api", extra);
         command.env("PORT", &port);
+        if let Some(log) = log {
+            let file = std::fs::File::create(log).expect("the api's log file");
+            command.stderr(Stdio::from(file)).env("LOG_FORMAT", "json").env("RUST_LOG", "info");
+        }
         let child = command.spawn().expect("bella api starts");
         let mut api = Self { url: format!("http://127.0.0.1:{port}"), child };
         let http = reqwest::Client::new();
@@ -98,7 +111,20 @@ impl WorkerProcess {
     /// Starts a worker for `app` (its database, namespace, Twilio fake…) with extra variables,
     /// and waits until it consumes `kind`'s queue.
     pub async fn start(app: &TestApp, extra: &[(&str, &str)], kind: JobKind) -> Self {
+        Self::spawn(app, extra, kind, None).await
+    }
+
+    /// The same, writing the worker's log (JSON lines) to `log`, for a test to read.
+    pub async fn start_logged(app: &TestApp, extra: &[(&str, &str)], kind: JobKind, log: &std::path::Path) -> Self {
+        Self::spawn(app, extra, kind, Some(log)).await
+    }
+
+    async fn spawn(app: &TestApp, extra: &[(&str, &str)], kind: JobKind, log: Option<&std::path::Path>) -> Self {
         let mut command = command(app, "worker", extra);
+        if let Some(log) = log {
+            let file = std::fs::File::create(log).expect("the worker's log file");
+            command.stderr(Stdio::from(file)).env("LOG_FORMAT", "json").env("RUST_LOG", "info");
+        }
         let consumers_before = app.consumers(kind).await;
         let child = command.spawn().expect("bella worker starts");
         let worker = Self { child };

@@ -432,8 +432,16 @@ async fn consume(
         }
         // Stop the broker from sending more; deliveries it had already sent are run (they are
         // in flight), then the consumer's stream ends.
-        if let Err(error) = channel.basic_cancel(tag.into(), BasicCancelOptions::default()).await {
-            tracing::warn!(%error, "could not cancel the consumer cleanly");
+        // Bounded: a channel whose node just died may never answer.
+        match tokio::time::timeout(
+            Duration::from_secs(2),
+            channel.basic_cancel(tag.into(), BasicCancelOptions::default()),
+        )
+        .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "could not cancel the consumer cleanly"),
+            Err(_) => tracing::warn!("the broker did not confirm the consumer's cancel within 2 s"),
         }
         gauge.consuming.store(false, Ordering::Relaxed);
         while let Ok(Some(Ok(delivery))) = tokio::time::timeout(Duration::from_secs(2), consumer.next()).await {
@@ -480,7 +488,8 @@ async fn keep_dead_letters(
         loop {
             let next = tokio::select! {
                 () = shutdown.cancelled() => {
-                    let _ = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
+                    let cancel = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default());
+                    let _ = tokio::time::timeout(Duration::from_secs(2), cancel).await;
                     return Ok(());
                 }
                 next = consumer.next() => next,
@@ -673,7 +682,9 @@ async fn record(context: &JobContext, job: &Job, status: &str, class: ErrorClass
 /// Routes a failed delivery by its error class.
 async fn settle_failure(context: &JobContext, delivery: &Delivery, job: &Job, failure: JobError, attempt: u32) {
     let policy = job.kind().spec().retry;
-    let error = format!("{:#}", failure.source);
+    // One text for the log line, the run's last error and the dead letter's headers, with any
+    // phone number in it masked: an error can quote one (a provider's message, a URL).
+    let error = workflows::privacy::mask_numbers(&format!("{:#}", failure.source));
     let class = failure.class;
     let kind = job.kind().name();
     metrics::counter!(JOB_FAILURES, "kind" => kind, "class" => class.as_str()).increment(1);

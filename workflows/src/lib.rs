@@ -13,6 +13,7 @@ pub mod holidays;
 pub mod ids;
 pub mod jobs;
 pub mod phone;
+pub mod privacy;
 pub mod repair;
 pub mod schedule;
 pub mod sms;

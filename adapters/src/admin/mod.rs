@@ -163,70 +163,11 @@ pub struct Outcome {
     pub audit_id: i64,
 }
 
-/// Masks every run of ten or more digits (spaces, dashes, dots and parentheses allowed between
-/// them, not touching a letter) to its last four: `+1******0123`. For payloads and transcripts shown to
+/// Masks every phone number in `text` to its last four digits, in whatever form it was said,
+/// keyed or written (`workflows::privacy`). For payloads, transcripts and errors shown to
 /// operators, who need to tell numbers apart but not to read them.
 pub fn mask_phone_numbers(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_ascii_digit() || (chars[i] == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
-            // The extent of a number-like run.
-            let mut j = i;
-            let mut digits = 0;
-            while j < chars.len() {
-                let c = chars[j];
-                if c.is_ascii_digit() {
-                    digits += 1;
-                } else {
-                    let separator = matches!(c, ' ' | '-' | '.' | '(' | ')') || (c == '+' && j == i);
-                    // A space ends the run unless more of the number follows it.
-                    let trailing_space = c == ' ' && !chars.get(j + 1).is_some_and(|n| n.is_ascii_digit() || *n == '(');
-                    if !separator || trailing_space {
-                        break;
-                    }
-                }
-                j += 1;
-            }
-            let boundary = |at: Option<&char>| !at.is_some_and(|c| c.is_alphanumeric());
-            let standalone = boundary(i.checked_sub(1).and_then(|k| chars.get(k))) && boundary(chars.get(j));
-            if digits >= 10 && standalone && !in_uuid(&chars, i, j) {
-                let mut seen = 0;
-                for &c in &chars[i..j] {
-                    if c.is_ascii_digit() {
-                        seen += 1;
-                        out.push(if digits - seen < 4 || (seen == 1 && chars[i] == '+') { c } else { '*' });
-                    } else {
-                        out.push(c);
-                    }
-                }
-            } else {
-                out.extend(&chars[i..j]);
-            }
-            i = j.max(i + 1);
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
-/// Whether `chars[start..end]` lies inside a UUID (`8-4-4-4-12` hexadecimal digits), whose
-/// all-digit groups would otherwise look like a phone number.
-fn in_uuid(chars: &[char], start: usize, end: usize) -> bool {
-    let token = |c: &char| c.is_ascii_hexdigit() || *c == '-';
-    let mut from = start;
-    while from > 0 && token(&chars[from - 1]) {
-        from -= 1;
-    }
-    let mut to = end;
-    while to < chars.len() && token(&chars[to]) {
-        to += 1;
-    }
-    let candidate: String = chars[from..to].iter().collect();
-    candidate.len() == 36 && candidate.split('-').map(str::len).eq([8, 4, 4, 4, 12])
+    ::workflows::privacy::mask_numbers(text)
 }
 
 #[cfg(test)]

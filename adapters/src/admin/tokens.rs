@@ -18,6 +18,16 @@ use super::{Actor, AdminError, Outcome, Role};
 /// The prefix of every token we make: recognisable in a secret scanner.
 pub const PREFIX: &str = "bella_";
 
+/// Names no token may take: `ADMIN_TOKEN` acts under the first.
+pub const RESERVED: [&str; 2] = ["admin-token", "admin_token"];
+
+/// How a token's holder appears in the audit log: its name and the end of its id, so that a
+/// name, even a reused one, cannot pass for another holder (`token:alice#9f3c2a1b`).
+pub fn actor_name(name: &str, id: Uuid) -> String {
+    let simple = id.simple().to_string();
+    format!("token:{name}#{}", &simple[simple.len() - 8..])
+}
+
 /// The SHA-256 of a token, in hex: what is stored, and what a console session remembers.
 pub fn sha256_hex(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
@@ -37,14 +47,19 @@ pub struct Created {
 pub async fn create(pool: &PgPool, actor: &Actor, name: &str, role: Role) -> Result<Created, AdminError> {
     actor.require_operator()?;
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(AdminError::Invalid("the token's name must be 1 to 100 printable characters".into()));
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(|c| c.is_control() || c == '#') {
+        return Err(AdminError::Invalid("the token's name must be 1 to 100 printable characters, without '#'".into()));
+    }
+    if RESERVED.iter().any(|reserved| reserved.eq_ignore_ascii_case(name)) {
+        return Err(AdminError::Invalid(format!(
+            "{name:?} is reserved (ADMIN_TOKEN acts under it in the audit log); choose another name"
+        )));
     }
     let secret: [u8; 20] = rand::rng().random();
     let token = format!("{PREFIX}{}", secret.iter().map(|b| format!("{b:02x}")).collect::<String>());
     let id = Uuid::now_v7();
     let mut tx = pool.begin().await?;
-    sqlx::query(
+    let inserted = sqlx::query(
         "insert into admin_tokens (admin_token_id, name, role, token_sha256, created_by) values ($1, $2, $3, $4, $5)",
     )
     .bind(id)
@@ -53,7 +68,15 @@ pub async fn create(pool: &PgPool, actor: &Actor, name: &str, role: Role) -> Res
     .bind(sha256_hex(&token))
     .bind(&actor.name)
     .execute(&mut *tx)
-    .await?;
+    .await;
+    if let Err(error) = &inserted
+        && error.as_database_error().and_then(|e| e.constraint()) == Some("admin_tokens_name_unique")
+    {
+        return Err(AdminError::Conflict(format!(
+            "a token named {name:?} exists already (names are who acts in the audit log); choose another name"
+        )));
+    }
+    inserted?;
     let audit_id = audit::record(
         &mut *tx,
         &Entry {
@@ -78,26 +101,34 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> Result<Option<Actor>, s
     }
     // Looked up by hash: equal hashes of unequal tokens do not happen, and the comparison is on
     // the hash, not the secret, so its timing tells nothing about the token.
-    let found: Option<(String, String)> = sqlx::query_as(
-        "update admin_tokens set last_used_at = now()
-          where token_sha256 = $1 and revoked_at is null
-          returning name, role",
+    let found: Option<(Uuid, String, String)> = sqlx::query_as(
+        "select admin_token_id, name, role from admin_tokens where token_sha256 = $1 and revoked_at is null",
     )
     .bind(sha256_hex(token))
     .fetch_optional(pool)
     .await?;
-    Ok(found.and_then(|(name, role)| Some(Actor { name: format!("token:{name}"), role: role.parse().ok()? })))
+    let Some((id, name, role)) = found else { return Ok(None) };
+    // At most once a minute: a busy script must not turn every read into a write.
+    sqlx::query(
+        "update admin_tokens set last_used_at = now()
+          where admin_token_id = $1 and (last_used_at is null or last_used_at < now() - interval '1 minute')",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(role.parse().ok().map(|role| Actor { name: actor_name(&name, id), role }))
 }
 
 /// The holder of the token with this SHA-256, if it is still live (not revoked). The console
 /// checks its session's token on every request, so that revoking a token ends its sessions.
 pub async fn live(pool: &PgPool, token_sha256: &str) -> Result<Option<Actor>, sqlx::Error> {
-    let found: Option<(String, String)> =
-        sqlx::query_as("select name, role from admin_tokens where token_sha256 = $1 and revoked_at is null")
-            .bind(token_sha256)
-            .fetch_optional(pool)
-            .await?;
-    Ok(found.and_then(|(name, role)| Some(Actor { name: format!("token:{name}"), role: role.parse().ok()? })))
+    let found: Option<(Uuid, String, String)> = sqlx::query_as(
+        "select admin_token_id, name, role from admin_tokens where token_sha256 = $1 and revoked_at is null",
+    )
+    .bind(token_sha256)
+    .fetch_optional(pool)
+    .await?;
+    Ok(found.and_then(|(id, name, role)| Some(Actor { name: actor_name(&name, id), role: role.parse().ok()? })))
 }
 
 /// A token as listed: never its secret.

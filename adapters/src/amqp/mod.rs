@@ -23,6 +23,8 @@ use crate::config::redact_url;
 
 /// How long one node may take to accept a TCP (and TLS) connection before the next is tried.
 const NODE_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a close waits for the broker's answer.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long the first connection may take, every node included, before Bella gives up starting.
 const FIRST_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Heartbeats every 10 s unless the URL asks otherwise: a node that vanishes without closing its
@@ -187,11 +189,22 @@ impl Broker {
         let _ = changes.wait_for(|now| *now > seen).await;
     }
 
-    /// Closes the connection for good: it is not replaced any more.
+    /// Closes the connection for good: it is not replaced any more. Waits a bounded time for the
+    /// broker's answer (a node that died does not answer; a shutdown must not hang on it).
     pub async fn close(&self, reply_code: u16, reply_text: lapin::types::ShortString) -> lapin::Result<()> {
         self.inner.closing.store(true, Ordering::Relaxed);
         self.inner.lost.notify_one();
-        self.connection().close(reply_code, reply_text).await
+        let connection = self.connection();
+        if !connection.status().connected() {
+            return Ok(());
+        }
+        match tokio::time::timeout(CLOSE_TIMEOUT, connection.close(reply_code, reply_text)).await {
+            Ok(closed) => closed,
+            Err(_) => {
+                tracing::warn!("RabbitMQ did not answer the close within 2 s; leaving the connection");
+                Ok(())
+            }
+        }
     }
 }
 

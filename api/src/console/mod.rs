@@ -271,7 +271,22 @@ fn login_page(state: &AppState, status: StatusCode, problem: Option<&str>) -> Re
     response
 }
 
-async fn login(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    body: axum::body::Bytes,
+) -> Response {
+    let client = crate::throttle::client(&state, &headers, &extensions);
+    if let Some(wait) = crate::throttle::throttled(&state, client).await {
+        let message =
+            format!("Too many refused tokens from your address: try again in {} minutes.", wait.as_secs().div_ceil(60));
+        let mut response = login_page(&state, StatusCode::TOO_MANY_REQUESTS, Some(&message));
+        if let Ok(value) = HeaderValue::from_str(&wait.as_secs().to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
+    }
     let form = FormData::parse(&body);
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
     if expected.is_empty() || !equal(form.get("csrf").unwrap_or_default(), &expected) {
@@ -281,7 +296,7 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, body: axum::bo
     let actor = match crate::routes::admin::actor_for(&state, &token).await {
         Ok(Some(actor)) => actor,
         Ok(None) => {
-            tracing::info!("console: sign-in refused");
+            crate::throttle::refused(&state, client, "console sign-in").await;
             return login_page(
                 &state,
                 StatusCode::UNAUTHORIZED,

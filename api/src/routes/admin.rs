@@ -23,6 +23,10 @@ use crate::error::{ApiError, ErrorBody};
 /// by `bella admin token create`. The token's holder goes into the request as an [`Actor`] for
 /// the handlers (roles) and the audit log.
 pub async fn require_token(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let client = crate::throttle::client(&state, request.headers(), request.extensions());
+    if let Some(wait) = crate::throttle::throttled(&state, client).await {
+        return ApiError::TooManyRequests(wait).into_response();
+    }
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -38,7 +42,10 @@ pub async fn require_token(State(state): State<AppState>, mut request: Request, 
             request.extensions_mut().insert(actor);
             next.run(request).await
         }
-        Ok(None) => ApiError::Unauthorized("invalid bearer token").into_response(),
+        Ok(None) => {
+            crate::throttle::refused(&state, client, "admin API bearer token").await;
+            ApiError::Unauthorized("invalid bearer token").into_response()
+        }
         Err(error) => ApiError::Internal(error.into()).into_response(),
     }
 }
@@ -54,6 +61,16 @@ pub async fn actor_for(state: &AppState, token: &str) -> Result<Option<Actor>, s
         return Ok(None);
     }
     admin::tokens::authenticate(&state.pool, token).await
+}
+
+/// Refuses, with 400, a request whose path or query carries a NUL character (`%00`): no
+/// identifier or filter contains one, and PostgreSQL cannot compare against one.
+pub async fn refuse_nul(request: Request, next: Next) -> Response {
+    let raw = request.uri().path_and_query().map_or("", |pq| pq.as_str());
+    if raw.contains("%00") || raw.contains('\0') {
+        return ApiError::BadRequest("a NUL character (%00) is not allowed in a path or query".into()).into_response();
+    }
+    next.run(request).await
 }
 
 /// Turns the framework's own refusals of a request (a body that is not JSON, a missing

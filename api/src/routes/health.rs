@@ -71,9 +71,9 @@ pub async fn metrics(State(ops): State<Ops>) -> impl IntoResponse {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     ops: Ops,
+    limits: crate::server::Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app: Router = router(ops);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
-    Ok(())
+    crate::server::serve(listener, app, limits, shutdown).await
 }

@@ -24,6 +24,37 @@ impl TwilioParams {
         Self(url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
     }
 
+    /// The parameters as Bella reads them, once the signature (over what Twilio sent, byte for
+    /// byte) has been checked: NUL and other control characters removed (no recogniser produces
+    /// them, and PostgreSQL cannot store NUL), and what the caller said or keyed cut to what a
+    /// caller can say in one turn, so that a hostile body of 64 KB costs no more than a real one.
+    pub fn cleaned(self) -> Self {
+        Self(
+            self.0
+                .into_iter()
+                .map(|(key, value)| {
+                    let mut value: String =
+                        value.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\t')).collect();
+                    let limit = match key.as_str() {
+                        "SpeechResult" | "UnstableSpeechResult" | "Body" => Some(MAX_SPEECH),
+                        "Digits" => Some(MAX_DIGITS),
+                        _ => None,
+                    };
+                    if let Some(limit) = limit
+                        && value.len() > limit
+                    {
+                        let mut end = limit;
+                        while !value.is_char_boundary(end) {
+                            end -= 1;
+                        }
+                        value.truncate(end);
+                    }
+                    (key, value)
+                })
+                .collect(),
+        )
+    }
+
     /// The first value of `name`, if posted.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
@@ -45,6 +76,11 @@ impl<S: Send + Sync> FromRequestParts<S> for TwilioParams {
 
 /// Webhook bodies are small; anything larger is not Twilio.
 const MAX_BODY: usize = 64 * 1024;
+/// The most of a transcript (or an incoming text) Bella reads: a caller's turn is a sentence or
+/// two, well under a kilobyte.
+pub const MAX_SPEECH: usize = 1024;
+/// The most keypad digits Bella reads in one turn.
+pub const MAX_DIGITS: usize = 64;
 
 /// Rejects, with 403 and no side effect, any request to a Twilio route that does not carry a
 /// valid `X-Twilio-Signature` for the URL it was sent to and the parameters it carries.
@@ -58,7 +94,14 @@ pub async fn verify(State(state): State<AppState>, request: Request, next: Next)
         metrics::counter!(adapters::metrics::WEBHOOKS, "route" => "any", "outcome" => "forbidden").increment(1);
         return (StatusCode::FORBIDDEN, "missing X-Twilio-Signature").into_response();
     };
-    let url = signed_url(&state, &parts.headers, &parts.uri);
+    let Some(url) = signed_url(&state, &parts.headers, &parts.uri) else {
+        tracing::warn!(
+            path = parts.uri.path(),
+            "refused a Twilio request addressed to a host not in TWILIO_WEBHOOK_HOSTS"
+        );
+        metrics::counter!(adapters::metrics::WEBHOOKS, "route" => "any", "outcome" => "forbidden").increment(1);
+        return (StatusCode::FORBIDDEN, "this host does not take Twilio webhooks").into_response();
+    };
     let is_form = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -71,17 +114,18 @@ pub async fn verify(State(state): State<AppState>, request: Request, next: Next)
         metrics::counter!(adapters::metrics::WEBHOOKS, "route" => "any", "outcome" => "forbidden").increment(1);
         return (StatusCode::FORBIDDEN, "invalid X-Twilio-Signature").into_response();
     }
-    parts.extensions.insert(params);
+    parts.extensions.insert(params.cleaned());
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
 }
 
 /// The URL Twilio requested, as it signed it: `PUBLIC_URL` plus the raw path and query when set;
 /// otherwise rebuilt from the `Host` header, with the scheme from `X-Forwarded-Proto` only when
 /// that header is trusted. The query string is used exactly as received, never re-encoded.
-pub fn signed_url(state: &AppState, headers: &HeaderMap, uri: &axum::http::Uri) -> String {
+/// `None` when `TWILIO_WEBHOOK_HOSTS` names the hosts and the request's is not one of them.
+pub fn signed_url(state: &AppState, headers: &HeaderMap, uri: &axum::http::Uri) -> Option<String> {
     let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
     if let Some(public) = &state.config.public_url {
-        return format!("{public}{path_and_query}");
+        return Some(format!("{public}{path_and_query}"));
     }
     let scheme = if state.config.trust_forwarded_proto {
         headers
@@ -95,5 +139,16 @@ pub fn signed_url(state: &AppState, headers: &HeaderMap, uri: &axum::http::Uri) 
         "http"
     };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
-    format!("{scheme}://{host}{path_and_query}")
+    let accepted = &state.config.twilio_webhook_hosts;
+    if !accepted.is_empty() {
+        let host = host.to_ascii_lowercase();
+        let name = host
+            .rsplit_once(':')
+            .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(host.as_str(), |(name, _)| name);
+        if !accepted.iter().any(|a| *a == host || *a == name) {
+            return None;
+        }
+    }
+    Some(format!("{scheme}://{host}{path_and_query}"))
 }

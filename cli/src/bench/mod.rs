@@ -185,6 +185,7 @@ impl Bench {
             ("AMQP_URL".to_owned(), config.amqp_url.clone()),
             ("BELLA_NAMESPACE".to_owned(), options.name.clone()),
             ("TWILIO_AUTH_TOKEN".to_owned(), token.clone()),
+            ("TWILIO_WEBHOOK_HOSTS".to_owned(), "127.0.0.1".to_owned()),
             ("ADMIN_TOKEN".to_owned(), random_token()),
             ("BELLA_STATE_DIR".to_owned(), state_dir.display().to_string()),
             ("LOG_FORMAT".to_owned(), "compact".to_owned()),

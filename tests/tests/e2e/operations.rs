@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use e2e::fake_twilio::Answer;
-use e2e::{TestApp, booking_job, call_sid, open_day, spawn_with, spawn_with_twilio};
+use e2e::{TestApp, booking_job, call_sid, open_day, spawn_app, spawn_with, spawn_with_twilio, spoken_day};
 use serde_json::{Value, json};
 use workflows::jobs::{Job, JobKind, JobOutcome};
 
@@ -338,7 +338,8 @@ async fn tokens_have_roles_and_every_admin_route_needs_one() {
     assert!(alice.starts_with("bella_"));
     let (status, me) = app.admin_get("/admin/api/whoami", Some(&alice)).await;
     assert_eq!(status, 200);
-    assert_eq!(me, json!({ "name": "token:alice", "role": "operator" }));
+    let id = created["id"].as_str().unwrap().replace('-', "");
+    assert_eq!(me, json!({ "name": format!("token:alice#{}", &id[24..]), "role": "operator" }));
     // Only its hash is stored.
     let stored: String = sqlx::query_scalar("select token_sha256 from admin_tokens where name = 'alice'")
         .fetch_one(&app.pool)
@@ -416,4 +417,96 @@ async fn a_call_has_a_timeline_and_its_appointment_can_be_cancelled() {
         .admin_post(&format!("/admin/api/appointments/{reference}/cancel"), json!({ "reason": "twice" }), None)
         .await;
     assert_eq!(again["affected"], 0, "{again}");
+}
+
+/// A viewer reading a call's timeline sees no whole phone number, in any form it took: said in
+/// words ("six one three five five five…"), keyed, read back by Bella ("6 1 3, 5 5 5, …").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_timeline_masks_numbers_said_keyed_and_read_back() {
+    let app = spawn_app().await;
+    let (ok, token, stderr) = app.bella_admin(&["token", "create", "--name", "auditor", "--role", "viewer"]).await;
+    assert!(ok, "{stderr}");
+    let viewer = token.trim().to_owned();
+    let timeline = async |call_sid: &str| -> String {
+        let (status, events) = app.admin_get(&format!("/admin/api/calls/{call_sid}/timeline"), Some(&viewer)).await;
+        assert_eq!(status, 200, "{events}");
+        events.to_string()
+    };
+
+    // A number said in words, read back in digits.
+    let mut said = app.call("anonymous");
+    said.dial().await.unwrap();
+    said.say(&format!("this is Ann Lee, {} at 1 pm", spoken_day(open_day()))).await.unwrap();
+    let heard = said.say("six one three five five five zero one four two").await.unwrap();
+    assert!(heard.text().contains("6 1 3, 5 5 5, 0 1 4 2"), "{}", heard.text());
+    said.say("yes").await.unwrap();
+    let text = timeline(said.call_sid()).await;
+    for whole in ["6 1 3, 5 5 5, 0 1 4 2", "six one three five five five", "5550142", "5 5 5, 0"] {
+        assert!(!text.contains(whole), "{whole:?} in the timeline: {text}");
+    }
+    // The last four digits stay, so that an operator can tell numbers apart.
+    assert!(text.contains("zero one four two") && text.contains("0 1 4 2"), "{text}");
+
+    // A number keyed after part of one was said.
+    let mut keyed = app.call("anonymous");
+    keyed.dial().await.unwrap();
+    keyed.say(&format!("this is Ann Lee, {} at 2 pm", spoken_day(open_day()))).await.unwrap();
+    let heard = keyed.say("six four seven five five").await.unwrap();
+    assert!(heard.text().contains("keypad"), "{}", heard.text());
+    let heard = keyed.press("6475550188").await.unwrap();
+    assert!(heard.text().contains("6 4 7, 5 5 5, 0 1 8 8"), "{}", heard.text());
+    keyed.say("yes").await.unwrap();
+    let text = timeline(keyed.call_sid()).await;
+    for whole in ["6475550188", "6 4 7, 5 5 5, 0 1 8 8", "5550188"] {
+        assert!(!text.contains(whole), "{whole:?} in the timeline: {text}");
+    }
+    assert!(text.contains("0188"), "{text}");
+    let (ok, stdout, _) = app.bella_admin(&["calls", "show", keyed.call_sid()]).await;
+    assert!(ok);
+    assert!(!stdout.contains("5 5 5, 0 1 8 8") && !stdout.contains("6475550188"), "{stdout}");
+}
+
+/// The audit log's actor cannot be spoofed: `admin-token` (ADMIN_TOKEN's name) is reserved, a name
+/// is taken once, case aside, and a token acts under its name and the end of its id. A token's
+/// last use is written at most once a minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_names_cannot_pass_for_another_holder() {
+    let app = spawn_app().await;
+    for reserved in ["admin-token", "ADMIN_TOKEN", "Admin-Token"] {
+        let (status, body) =
+            app.admin_post("/admin/api/tokens", json!({ "name": reserved, "role": "operator" }), None).await;
+        assert_eq!(status, 400, "{reserved}: {body}");
+        assert!(body["error"].as_str().unwrap().contains("reserved"), "{body}");
+    }
+    let (status, created) =
+        app.admin_post("/admin/api/tokens", json!({ "name": "alice", "role": "operator" }), None).await;
+    assert_eq!(status, 201, "{created}");
+    for again in ["alice", "Alice", " ALICE "] {
+        let (status, body) =
+            app.admin_post("/admin/api/tokens", json!({ "name": again, "role": "viewer" }), None).await;
+        assert_eq!(status, 409, "{again}: {body}");
+        assert!(body["error"].as_str().unwrap().contains("exists already"), "{body}");
+    }
+    let (ok, _, stderr) = app.bella_admin(&["token", "create", "--name", "admin-token", "--role", "operator"]).await;
+    assert!(!ok && stderr.contains("reserved"), "{stderr}");
+
+    let token = created["token"].as_str().unwrap();
+    let id = created["id"].as_str().unwrap().replace('-', "");
+    let (status, _) = app
+        .admin_post("/admin/api/queues/pause", json!({ "kinds": ["send_sms"], "reason": "test" }), Some(token))
+        .await;
+    assert_eq!(status, 200);
+    let actor: String = app.scalar("select actor from audit_log where action = 'queues.pause'").await;
+    assert_eq!(actor, format!("token:alice#{}", &id[24..]));
+
+    // Used twice within a minute: one write.
+    let first: Option<chrono::DateTime<chrono::Utc>> =
+        app.scalar("select last_used_at from admin_tokens where name = 'alice'").await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (status, _) = app.admin_get("/admin/api/whoami", Some(token)).await;
+    assert_eq!(status, 200);
+    let second: Option<chrono::DateTime<chrono::Utc>> =
+        app.scalar("select last_used_at from admin_tokens where name = 'alice'").await;
+    assert!(first.is_some());
+    assert_eq!(first, second, "last_used_at was written again within the minute");
 }

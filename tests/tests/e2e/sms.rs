@@ -234,3 +234,61 @@ async fn a_text_delivered_again_after_it_was_sent_stops_quietly() {
             .unwrap();
     assert_eq!(run, ("completed".to_owned(), None));
 }
+
+/// Twilio fails in the ways that quote a caller's number: a 500 after creating the message (so the
+/// next attempt looks it up, by recipient, in the URL), a lookup whose answer is not JSON (the HTTP
+/// client's error names that URL: `…?To=%2B1416…`), a refusal whose message quotes the number.
+/// The worker's log, the runs' last errors, the dead letter and the ledger keep only the last four
+/// digits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_numbers_never_reach_logs_or_stored_errors_when_twilio_fails() {
+    use e2e::fake_twilio::{ACCOUNT_SID, FakeTwilio};
+    use workflows::jobs::JobKind;
+    let twilio = FakeTwilio::start().await;
+    let uri = twilio.uri();
+    let vars = [("TWILIO_ACCOUNT_SID", ACCOUNT_SID), ("TWILIO_API_BASE", uri.as_str()), ("TWILIO_SMS_FROM", SMS_FROM)];
+    let app = e2e::spawn_roles(&vars, bella::Roles::API).await;
+    let log = std::env::temp_dir().join(format!("bella-sms-log-{}.jsonl", uuid::Uuid::new_v4().simple()));
+    let worker = e2e::process::WorkerProcess::start_logged(&app, &[], JobKind::SendSms, &log).await;
+
+    twilio.script([Answer::FailAfterCreating, Answer::RefuseQuoting(21408)]);
+    twilio.garble_lookups(1);
+    app.book_by_phone("+14165550123", "Marie Tremblay", open_day(), "2 pm").await;
+    app.book_by_phone("+16475550188", "Kevin Nguyen", open_day_after(3), "3 pm").await;
+    // The first text: created, then found by a lookup at the third attempt.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let texts = app.texts().await;
+        let first = texts.iter().find(|t| t.1 == "+14165550123").map(|t| t.2.clone());
+        let runs: i64 = app.scalar("select count(*) from workflow_runs where kind = 'send_sms' and status in ('completed', 'dead_lettered')").await;
+        if first.as_deref().is_some_and(|s| s != "intended" && s != "submitting") && runs == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the texts never settled: {texts:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(worker.stop().await);
+
+    let whole = ["4165550123", "416555", "4 1 6, 5 5 5", "6475550188", "647555"];
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    for number in whole {
+        assert!(!logged.contains(number), "{number} in the worker's log:\n{logged}");
+    }
+    // The failures were logged, with the last four digits.
+    assert!(logged.contains("unreadable lookup"), "{logged}");
+    assert!(logged.contains("******0188") || logged.contains("*0188"), "{logged}");
+
+    let errors: Vec<Option<String>> =
+        sqlx::query_scalar("select last_error from workflow_runs").fetch_all(&app.pool).await.unwrap();
+    let errors = format!("{errors:?}");
+    assert!(errors.contains("0188"), "the refusal is on record: {errors}");
+    let dead = app.dead_letters(JobKind::SendSms).await;
+    let ledger: Vec<Option<String>> =
+        sqlx::query_scalar("select error_message from sms_messages").fetch_all(&app.pool).await.unwrap();
+    for number in whole {
+        assert!(!errors.contains(number), "{number} in a run's last error: {errors}");
+        assert!(!format!("{dead:?}").contains(number), "{number} in a dead letter: {dead:?}");
+        assert!(!format!("{ledger:?}").contains(number), "{number} in the ledger: {ledger:?}");
+    }
+}

@@ -67,8 +67,23 @@ struct TwilioError {
     message: String,
 }
 
-fn transport(error: &reqwest::Error) -> SmsError {
-    if error.is_connect() { SmsError::NotSent(error.to_string()) } else { SmsError::Ambiguous(error.to_string()) }
+/// What went wrong with a request, for an error message: the error and its causes, never the
+/// URL (reqwest's errors quote it, and a lookup's URL carries the recipient's number), and any
+/// number that is left masked.
+fn describe(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    workflows::privacy::mask_numbers(&text)
+}
+
+fn transport(error: reqwest::Error) -> SmsError {
+    if error.is_connect() { SmsError::NotSent(describe(error)) } else { SmsError::Ambiguous(describe(error)) }
 }
 
 #[async_trait::async_trait]
@@ -85,11 +100,13 @@ impl SmsGateway for TwilioSms {
             .form(&form)
             .send()
             .await
-            .map_err(|e| transport(&e))?;
+            .map_err(transport)?;
         let status = response.status();
         if status.is_success() {
-            let message: Message =
-                response.json().await.map_err(|e| SmsError::Ambiguous(format!("unreadable answer: {e}")))?;
+            let message: Message = response
+                .json()
+                .await
+                .map_err(|e| SmsError::Ambiguous(format!("unreadable answer: {}", describe(e))))?;
             return Ok(Sent { sid: message.sid, status: message.status });
         }
         if status.as_u16() == 429 {
@@ -107,7 +124,8 @@ impl SmsGateway for TwilioSms {
         }
         let error: TwilioError =
             response.json().await.unwrap_or(TwilioError { code: 0, message: format!("Twilio answered {status}") });
-        Err(SmsError::Rejected { code: error.code, message: error.message })
+        // Twilio's messages often quote the number ("The 'To' number +1416… is not valid").
+        Err(SmsError::Rejected { code: error.code, message: workflows::privacy::mask_numbers(&error.message) })
     }
 
     async fn find(&self, to: &E164, since: DateTime<Utc>, body: &str) -> Result<Option<Sent>, SmsError> {
@@ -122,12 +140,12 @@ impl SmsGateway for TwilioSms {
             .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
             .send()
             .await
-            .map_err(|e| SmsError::Ambiguous(format!("lookup failed: {e}")))?;
+            .map_err(|e| SmsError::Ambiguous(format!("lookup failed: {}", describe(e))))?;
         if !response.status().is_success() {
             return Err(SmsError::Ambiguous(format!("lookup answered {}", response.status())));
         }
         let list: MessageList =
-            response.json().await.map_err(|e| SmsError::Ambiguous(format!("unreadable lookup: {e}")))?;
+            response.json().await.map_err(|e| SmsError::Ambiguous(format!("unreadable lookup: {}", describe(e))))?;
         Ok(list.messages.into_iter().find(|m| m.body == body).map(|m| Sent { sid: m.sid, status: m.status }))
     }
 }

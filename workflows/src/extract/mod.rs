@@ -2,7 +2,7 @@
 //!
 //! Each extractor is a pure function, runnable through `bella parse`, and is tested on its own.
 
-mod numbers;
+pub(crate) mod numbers;
 
 pub mod intent;
 pub mod language;

@@ -22,7 +22,7 @@ pub(crate) fn digit_word(word: &str) -> Option<u32> {
     })
 }
 
-fn teen_word(word: &str) -> Option<u32> {
+pub(crate) fn teen_word(word: &str) -> Option<u32> {
     Some(match fold_accents(word).as_str() {
         "ten" | "dix" => 10,
         "eleven" | "onze" => 11,
@@ -38,7 +38,7 @@ fn teen_word(word: &str) -> Option<u32> {
     })
 }
 
-fn tens_word(word: &str) -> Option<u32> {
+pub(crate) fn tens_word(word: &str) -> Option<u32> {
     Some(match fold_accents(word).as_str() {
         "twenty" | "vingt" => 20,
         "thirty" | "trente" => 30,

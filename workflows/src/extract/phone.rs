@@ -52,21 +52,19 @@ fn runs(input: &str) -> Vec<Vec<String>> {
 fn read_segment(words: &[String], runs: &mut Vec<Vec<String>>) {
     let is_digits = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit());
     let is_number = |i: usize| words.get(i).is_some_and(|w| is_digits(w) || number_at(words, i).is_some());
-    // Homophones are digits next to numbers, or next to homophones that are ("for won too five").
+    // Homophones are digits next to numbers, or next to homophones that are ("for won too five"):
+    // one sweep carries that rightwards along a chain of homophones, one leftwards (linear, even
+    // for a transcript of thousands of homophones).
     let mut digitish: Vec<bool> = (0..words.len()).map(is_number).collect();
-    loop {
-        let mut changed = false;
-        for i in 0..words.len() {
-            if !digitish[i]
-                && homophone(&words[i]).is_some()
-                && (i > 0 && digitish[i - 1] || digitish.get(i + 1).copied().unwrap_or(false))
-            {
-                digitish[i] = true;
-                changed = true;
-            }
+    let sounds_like_digit: Vec<bool> = words.iter().map(|w| homophone(w).is_some()).collect();
+    for i in 1..words.len() {
+        if sounds_like_digit[i] && digitish[i - 1] {
+            digitish[i] = true;
         }
-        if !changed {
-            break;
+    }
+    for i in (0..words.len().saturating_sub(1)).rev() {
+        if sounds_like_digit[i] && digitish[i + 1] {
+            digitish[i] = true;
         }
     }
     let mut i = 0;
@@ -127,6 +125,10 @@ pub fn spoken_digits(input: &str) -> String {
     runs(input).concat().concat()
 }
 
+/// Ten- and eleven-digit stretches checked, at most, before a transcript is declared to hold no
+/// callback number: a caller who corrects themselves twice says three numbers.
+const MAX_CANDIDATES: usize = 48;
+
 /// A callback number from speech or keypad digits, refused when it cannot receive a text.
 pub fn callback_number(input: &str) -> Result<E164, PhoneProblem> {
     let runs = runs(input);
@@ -135,10 +137,15 @@ pub fn callback_number(input: &str) -> Result<E164, PhoneProblem> {
         return Err(PhoneProblem::NoDigits);
     }
     let mut first_problem = None;
-    // Latest candidates first: a correction comes after what it corrects.
+    // Latest candidates first: a correction comes after what it corrects. Only so many are
+    // checked: a caller says a number or two, and each check parses a number.
+    let mut checked = 0;
     for run in runs.iter().rev() {
         for end in (1..=run.len()).rev() {
             for start in (0..end).rev() {
+                if checked >= MAX_CANDIDATES {
+                    return Err(first_problem.unwrap_or(PhoneProblem::Invalid));
+                }
                 let digits: String = run[start..end].concat();
                 let len = digits.len();
                 if len > 11 {
@@ -147,6 +154,7 @@ pub fn callback_number(input: &str) -> Result<E164, PhoneProblem> {
                 if len < 10 || (len == 11 && !digits.starts_with('1')) {
                     continue;
                 }
+                checked += 1;
                 match E164::north_american(&digits).and_then(|n| n.callback_problem().map_or(Ok(n), Err)) {
                     Ok(number) => return Ok(number),
                     Err(problem) => {
@@ -188,6 +196,21 @@ mod tests {
         assert_eq!(callback_number("I don't know"), Err(PhoneProblem::NoDigits));
         assert_eq!(callback_number("four one six"), Err(PhoneProblem::TooShort));
         assert_eq!(callback_number("555 5838"), Err(PhoneProblem::TooShort));
+    }
+
+    #[test]
+    fn a_huge_transcript_is_read_in_linear_time() {
+        // 64 KB of homophones and then a digit, as a hostile signed webhook might carry.
+        let hostile = format!("{}5", "won ".repeat(16 * 1024));
+        let started = std::time::Instant::now();
+        let _ = callback_number(&hostile);
+        let _ = spoken_digits(&hostile);
+        // Quadratic, this took seconds; linear, a few milliseconds (a generous bound for debug
+        // builds on a busy machine).
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "took {:?}", started.elapsed());
+        // A real correction is still read.
+        let corrected = "416 555 0101 no wait 416 555 0102 sorry I mean 416 555 0103";
+        assert_eq!(callback_number(corrected).unwrap().as_str(), "+14165550103");
     }
 
     #[test]

@@ -24,6 +24,8 @@
 //! | `BELLA_BUSINESS_CACHE_MS` | `30000` | how long business profiles are cached by the api |
 //! | `BELLA_HEADER_TIMEOUT_MS` | `10000` | a request's headers must arrive within this; also closes idle keep-alive connections |
 //! | `BELLA_MAX_CONNECTIONS` | `4096` | HTTP connections served at once per listener |
+//! | `METRICS_TOKEN` | none | when set, `/metrics` answers only `Authorization: Bearer` this token |
+//! | `BELLA_TIMELINE_DAYS` | `30` | how long each call's turns (masked) are kept for its timeline |
 //! | `BELLA_STATE_DIR` | `~/.local/state/bella` | where development tokens are kept |
 //! | `LOG_FORMAT` | `compact` | `json` in production |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | none | OTLP/HTTP collector (`http://collector:4318`): traces are exported |
@@ -112,6 +114,10 @@ pub struct Config {
     pub header_timeout: Duration,
     /// HTTP connections served at once, per listener.
     pub max_connections: usize,
+    /// The bearer token `/metrics` asks for, if any.
+    pub metrics_token: Option<SecretString>,
+    /// How long a call's turns are kept for its timeline.
+    pub timeline_retention: Duration,
     pub log_format: LogFormat,
     /// The OTLP/HTTP collector's base URL; traces are exported only when it is set.
     pub otlp_endpoint: Option<Url>,
@@ -242,6 +248,13 @@ impl Config {
                 })?
             }
         };
+        let timeline_days: u64 = match lookup("BELLA_TIMELINE_DAYS") {
+            None => 30,
+            Some(raw) => raw.parse().ok().filter(|d| (1..=3650).contains(d)).ok_or_else(|| ConfigError::Invalid {
+                name: "BELLA_TIMELINE_DAYS",
+                reason: format!("expected a number of days from 1 to 3650, got {raw:?}"),
+            })?,
+        };
         let namespace = text("BELLA_NAMESPACE", "bella");
         if namespace.is_empty() || !namespace.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
             return Err(ConfigError::Invalid {
@@ -327,6 +340,8 @@ impl Config {
             business_cache: Duration::from_millis(business_cache_ms),
             header_timeout: Duration::from_millis(header_timeout_ms),
             max_connections,
+            metrics_token: lookup("METRICS_TOKEN").map(SecretString::from),
+            timeline_retention: Duration::from_secs(timeline_days * 24 * 60 * 60),
             failpoints: lookup("BELLA_FAILPOINTS"),
             log_format,
             otlp_endpoint: lookup("OTEL_EXPORTER_OTLP_ENDPOINT")

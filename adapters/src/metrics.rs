@@ -41,6 +41,7 @@ pub const OUTBOX_OLDEST_SECONDS: &str = "bella_outbox_oldest_seconds";
 pub const ACTIVE_CALLS: &str = "bella_active_calls";
 pub const SESSION_RECOVERIES: &str = "bella_session_recoveries_total";
 pub const BROKER_RECONNECTS: &str = "bella_broker_reconnects_total";
+pub const GAUGE_COLLECTIONS: &str = "bella_gauge_collections_total";
 
 /// Latency buckets, in seconds: fine below 10 ms where turns live, coarse up to a minute.
 const BUCKETS: &[f64] = &[
@@ -73,6 +74,10 @@ fn describe() {
         TURN_SECONDS,
         Unit::Seconds,
         "Time to answer a webhook, by webhook and step (step=total for the whole turn)."
+    );
+    describe_counter!(
+        GAUGE_COLLECTIONS,
+        "Times this process measured the shared gauges for a scrape (at most every 5 s, however often it is scraped)."
     );
     describe_counter!(
         BROKER_RECONNECTS,
@@ -123,6 +128,9 @@ fn describe() {
 
 /// Bound on each measurement made at scrape time.
 const COLLECT_WAIT: Duration = Duration::from_secs(1);
+
+/// How long measured gauges are served before they are measured again.
+pub const GAUGES_FRESH: Duration = Duration::from_secs(5);
 
 /// Measures the shared gauges; a service that does not answer in time leaves its gauges as they
 /// were (and is logged).
@@ -200,10 +208,17 @@ pub async fn collect(services: &Services, names: &Namespace) {
 /// The text exposition of every metric, after measuring the shared gauges.
 pub async fn render(services: &Services, names: &Namespace) -> String {
     // One scrape at a time: the shared gauges are process-wide, and two apps in one process (the
-    // tests) must not mix their measurements.
-    static SCRAPE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let _one_at_a_time = SCRAPE.lock().await;
-    collect(services, names).await;
+    // tests) must not mix their measurements. The gauges are measured at most every
+    // GAUGES_FRESH: a burst of scrapes (or someone scraping in a loop) costs one measurement,
+    // not one AMQP channel and four queries each.
+    static LAST: tokio::sync::Mutex<Option<(String, std::time::Instant)>> = tokio::sync::Mutex::const_new(None);
+    let mut last = LAST.lock().await;
+    let fresh = last.as_ref().is_some_and(|(of, at)| of == names.as_str() && at.elapsed() < GAUGES_FRESH);
+    if !fresh {
+        metrics::counter!(GAUGE_COLLECTIONS).increment(1);
+        collect(services, names).await;
+        *last = Some((names.as_str().to_owned(), std::time::Instant::now()));
+    }
     let handle = handle();
     handle.run_upkeep();
     handle.render()

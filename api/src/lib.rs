@@ -163,11 +163,8 @@ fn router(state: AppState) -> Router {
         .merge(admin)
         .merge(console)
         .merge(
-            routes::health::router(routes::health::Ops {
-                services: state.services.clone(),
-                names: state.config.namespace.clone(),
-            })
-            .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT)),
+            routes::health::router(routes::health::Ops::new(&state.services, &state.config))
+                .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT)),
         )
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -58,14 +58,30 @@ impl Respond for Responder {
                 state.garbled_lookups -= 1;
                 return ResponseTemplate::new(200).set_body_string("<html>upstream hiccup</html>");
             }
-            let to: Option<String> = request.url.query_pairs().find(|(k, _)| k == "To").map(|(_, v)| v.into_owned());
-            let messages: Vec<_> = state
+            let query = |name: &str| request.url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+            let to = query("To");
+            let size: usize = query("PageSize").and_then(|v| v.parse().ok()).unwrap_or(50).max(1);
+            let page: usize = query("Page").and_then(|v| v.parse().ok()).unwrap_or(0);
+            // Newest first, a page at a time, as Twilio lists them.
+            let matching: Vec<_> = state
                 .created
                 .iter()
+                .rev()
                 .filter(|m| to.as_deref().is_none_or(|t| t == m.to))
                 .map(|m| json!({ "sid": m.sid, "status": "sent", "body": m.body, "to": m.to }))
                 .collect();
-            return ResponseTemplate::new(200).set_body_json(json!({ "messages": messages }));
+            let messages: Vec<_> = matching.iter().skip(page * size).take(size).cloned().collect();
+            let next = ((page + 1) * size < matching.len()).then(|| {
+                let mut next = request.url.clone();
+                let kept: Vec<(String, String)> = next
+                    .query_pairs()
+                    .filter(|(k, _)| k != "Page")
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect();
+                next.query_pairs_mut().clear().extend_pairs(kept).append_pair("Page", &(page + 1).to_string());
+                format!("{}?{}", next.path(), next.query().unwrap_or_default())
+            });
+            return ResponseTemplate::new(200).set_body_json(json!({ "messages": messages, "next_page_uri": next }));
         }
         state.create_requests += 1;
         let fields = form(request);
@@ -131,6 +147,16 @@ impl FakeTwilio {
     /// Answers the next create requests so, in order (then: created).
     pub fn script(&self, answers: impl IntoIterator<Item = Answer>) {
         self.state.lock().unwrap().script.extend(answers);
+    }
+
+    /// Records `count` messages sent to `to` by someone else (another of the sender's texts), newer
+    /// than those already created.
+    pub fn seed(&self, to: &str, count: usize) {
+        let mut state = self.state.lock().unwrap();
+        for n in 0..count {
+            let sid = format!("SMseed{:026x}", state.created.len() + n);
+            state.created.push(Created { sid, to: to.into(), from: SMS_FROM.into(), body: format!("Reminder {n}") });
+        }
     }
 
     /// Answers the next `count` message lookups with a body that is not JSON.

@@ -634,7 +634,16 @@ async fn process(context: &JobContext, delivery: Delivery) {
         }
         // A panic in a job is a failed job, not a dead worker.
         let started = std::time::Instant::now();
-        let run = tokio::spawn(run_job(context.clone(), job.clone()).in_current_span()).await;
+        let mut running = tokio::spawn(run_job(context.clone(), job.clone()).in_current_span());
+        // No job holds its delivery (and a job slot) for ever: one stuck on a network call that
+        // never answers is stopped and retried.
+        let run = match tokio::time::timeout(JOB_TIMEOUT, &mut running).await {
+            Ok(run) => run,
+            Err(_) => {
+                running.abort();
+                Ok(Err(JobError::retryable(anyhow::anyhow!("the job took longer than {} s", JOB_TIMEOUT.as_secs()))))
+            }
+        };
         metrics::histogram!(JOB_SECONDS, "kind" => kind).record(started.elapsed());
         let failure = match run {
             Ok(Ok(())) => {
@@ -724,6 +733,9 @@ async fn settle_failure(context: &JobContext, delivery: &Delivery, job: &Job, fa
 }
 
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest one run of a job may take (a text's send and lookup, a model's answer, a
+/// booking's transaction each have tighter bounds of their own).
+const JOB_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The original message's properties, with our headers for the next stop.
 fn republished(delivery: &Delivery, next_attempt: u32, class: ErrorClass, error: &str) -> BasicProperties {

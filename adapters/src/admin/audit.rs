@@ -40,6 +40,24 @@ pub async fn record(db: impl PgExecutor<'_>, entry: &Entry<'_>) -> Result<i64, s
     .await
 }
 
+/// Records an action refused for want of a role (a viewer's change): refusals are on record
+/// too, as the audit log's definition says.
+pub async fn refused(db: impl PgExecutor<'_>, actor: &Actor, action: &str, target: Value) -> Result<i64, sqlx::Error> {
+    record(
+        db,
+        &Entry {
+            actor,
+            action,
+            target,
+            reason: "",
+            dry_run: false,
+            affected: 0,
+            result: "refused: the viewer role cannot change anything",
+        },
+    )
+    .await
+}
+
 /// Records how a long action ended, on the row written when it started (a bulk retry writes its
 /// row first, so that an interrupted one is still on record).
 pub async fn finish(db: impl PgExecutor<'_>, audit_id: i64, affected: u64, result: &str) -> Result<(), sqlx::Error> {
@@ -84,12 +102,18 @@ pub struct Filter {
 }
 
 pub async fn list(db: impl PgExecutor<'_>, filter: &Filter) -> Result<Vec<AuditRow>, sqlx::Error> {
-    let action = filter.action.as_ref().map(|a| if a.ends_with('.') { format!("{a}%") } else { a.clone() });
+    // An exact action, or a prefix ending in `.`: matched literally (a `%` or `_` in the filter
+    // is a character, not a wildcard).
+    let (action, prefix) = match &filter.action {
+        Some(a) if a.ends_with('.') => (Some(a.clone()), true),
+        Some(a) => (Some(a.clone()), false),
+        None => (None, false),
+    };
     sqlx::query_as(
         "select audit_id, at, actor, role, action, target, reason, dry_run, affected, result
            from audit_log
           where ($1::text is null or actor = $1)
-            and ($2::text is null or action like $2)
+            and ($2::text is null or (case when $5 then starts_with(action, $2) else action = $2 end))
             and ($3::timestamptz is null or at >= $3)
           order by audit_id desc
           limit $4",
@@ -98,6 +122,7 @@ pub async fn list(db: impl PgExecutor<'_>, filter: &Filter) -> Result<Vec<AuditR
     .bind(action)
     .bind(filter.since)
     .bind(filter.limit.clamp(1, 5_000))
+    .bind(prefix)
     .fetch_all(db)
     .await
 }

@@ -164,6 +164,10 @@ pub async fn show(pool: &PgPool, id: Uuid) -> Result<RunDetail, AdminError> {
 
 /// Fields of a job that identify it: never edited.
 const FIXED_FIELDS: [&str; 5] = ["type", "idempotency_key", "call_sid", "business_id", "attempt"];
+/// What an operator may correct before a resume: what was misheard. A time is not among them:
+/// the worker books any free time it is given, so a time typed here would skip the business's
+/// hours, holidays and notice; a booking at another time is a new booking (or a move).
+const EDITABLE_FIELDS: [&str; 3] = ["name", "phone", "language"];
 
 /// Applies `edits` (field → new value, as typed) to a job's JSON, checking each value.
 pub fn edit(input: &Value, edits: &BTreeMap<String, String>) -> Result<Value, AdminError> {
@@ -175,12 +179,19 @@ pub fn edit(input: &Value, edits: &BTreeMap<String, String>) -> Result<Value, Ad
         if FIXED_FIELDS.contains(&field.as_str()) {
             return Err(AdminError::Invalid(format!("{field} identifies the job and cannot be edited")));
         }
-        let Some(current) = fields.get(field) else {
+        if !EDITABLE_FIELDS.contains(&field.as_str()) && fields.contains_key(field) {
+            return Err(AdminError::Invalid(format!(
+                "{field} cannot be changed on a resume: only {} can (a different time is a new booking or a move, \
+                 checked against the business's hours)",
+                EDITABLE_FIELDS.join(", ")
+            )));
+        }
+        if !fields.contains_key(field) {
             let mut known: Vec<&String> = fields.keys().filter(|k| !FIXED_FIELDS.contains(&k.as_str())).collect();
             known.sort();
             let known: Vec<&str> = known.iter().map(|k| k.as_str()).collect();
             return Err(AdminError::Invalid(format!("this job has no field {field:?}; it has {}", known.join(", "))));
-        };
+        }
         let value = match field.as_str() {
             "name" => json!(
                 workflows::extract::PersonName::parse(raw)
@@ -192,11 +203,11 @@ pub fn edit(input: &Value, edits: &BTreeMap<String, String>) -> Result<Value, Ad
                     .map_err(|e| AdminError::Invalid(format!("phone {raw:?} is not a phone number: {e}")))?
                     .as_str()
             ),
-            _ => match current {
-                Value::String(_) => Value::String(raw.clone()),
-                _ => serde_json::from_str(raw)
-                    .map_err(|e| AdminError::Invalid(format!("{field} must be JSON like its current value: {e}")))?,
+            "language" => match raw.trim() {
+                "en" | "fr" => json!(raw.trim()),
+                other => return Err(AdminError::Invalid(format!("language {other:?} is not en or fr"))),
             },
+            _ => return Err(AdminError::Invalid(format!("{field} cannot be changed on a resume"))),
         };
         fields.insert(field.clone(), value);
     }

@@ -19,6 +19,8 @@ use sqlx::{AssertSqlSafe, Connection as _, PgConnection, PgPool};
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest any statement may run (migrations excepted).
+const STATEMENT_TIMEOUT: &str = "30s";
 
 /// "PostgreSQL at 127.0.0.1:5432", for error messages (never the password).
 fn describe(options: &PgConnectOptions) -> String {
@@ -29,7 +31,10 @@ fn describe(options: &PgConnectOptions) -> String {
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(url)
         .context("DATABASE_URL is not a valid PostgreSQL URL")?
-        .application_name("bella");
+        .application_name("bella")
+        // No statement runs for ever: a lock wait or a runaway query fails after this, and the
+        // turn apologises or the job is retried, instead of holding a connection.
+        .options([("statement_timeout", STATEMENT_TIMEOUT)]);
     ensure_database(&options).await?;
     PgPoolOptions::new()
         .max_connections(max_connections)
@@ -73,7 +78,12 @@ async fn ensure_database(options: &PgConnectOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Applies every migration not yet applied.
+/// Applies every migration not yet applied, without the statement timeout (a migration of a
+/// big table may take its time), on one connection.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    MIGRATOR.run(pool).await.context("applying database migrations")
+    let mut connection = pool.acquire().await.context("connecting to apply migrations")?;
+    sqlx::query("set statement_timeout = 0").execute(&mut *connection).await?;
+    let applied = MIGRATOR.run(&mut *connection).await.context("applying database migrations");
+    sqlx::query("reset statement_timeout").execute(&mut *connection).await.ok();
+    applied
 }

@@ -51,16 +51,20 @@ pub async fn keep(
     .bind(reply)
     .execute(&mut *tx)
     .await?;
+    // The timeline keeps what was said with every phone number masked: operators need to see
+    // how a call went, not to read callers' numbers (the session's own copy above keeps the
+    // TwiML whole: it is replayed to Twilio).
+    let mask = workflows::privacy::mask_numbers;
     sqlx::query(
         "insert into call_turns (call_sid, turn, heard, digits, stage, reply) values ($1, $2, $3, $4, $5, $6)
          on conflict (call_sid, turn) do nothing",
     )
     .bind(session.call_sid.as_str())
     .bind(i32::try_from(turn).unwrap_or(i32::MAX))
-    .bind((!heard.speech.is_empty()).then_some(heard.speech))
-    .bind((!heard.digits.is_empty()).then_some(heard.digits))
+    .bind((!heard.speech.is_empty()).then(|| mask(heard.speech)))
+    .bind((!heard.digits.is_empty()).then(|| mask(heard.digits)))
     .bind(heard.stage)
-    .bind(reply)
+    .bind(mask(reply))
     .execute(&mut *tx)
     .await?;
     tx.commit().await
@@ -89,9 +93,8 @@ pub async fn reply(pool: &PgPool, call: &CallSid, turn: u32) -> Result<Option<St
         .await
 }
 
-/// Forgets an ended call's copy; every few hundred calls, also the copies older than a day (calls
-/// whose end was never reported).
-pub async fn forget(pool: &PgPool, call: &CallSid) -> Result<u64, sqlx::Error> {
+/// Forgets an ended call's copy; every few hundred calls, also [`sweep`]s.
+pub async fn forget(pool: &PgPool, call: &CallSid, timeline_retention: Duration) -> Result<u64, sqlx::Error> {
     static ENDED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let mut forgotten = sqlx::query("delete from call_sessions where call_sid = $1")
         .bind(call.as_str())
@@ -99,14 +102,23 @@ pub async fn forget(pool: &PgPool, call: &CallSid) -> Result<u64, sqlx::Error> {
         .await?
         .rows_affected();
     if ENDED.fetch_add(1, std::sync::atomic::Ordering::Relaxed).is_multiple_of(SWEEP_EVERY) {
-        forgotten += sqlx::query("delete from call_sessions where updated_at < now() - interval '1 day'")
-            .execute(pool)
-            .await?
-            .rows_affected();
-        // The timeline of a call is kept for operators for 90 days.
-        sqlx::query("delete from call_turns where at < now() - interval '90 days'").execute(pool).await?;
+        forgotten += sweep(pool, timeline_retention).await?;
     }
     Ok(forgotten)
+}
+
+/// Removes the session copies older than a day (calls whose end was never reported) and the
+/// timelines older than `timeline_retention` (`BELLA_TIMELINE_DAYS`).
+pub async fn sweep(pool: &PgPool, timeline_retention: Duration) -> Result<u64, sqlx::Error> {
+    let copies = sqlx::query("delete from call_sessions where updated_at < now() - interval '1 day'")
+        .execute(pool)
+        .await?
+        .rows_affected();
+    sqlx::query("delete from call_turns where at < now() - make_interval(secs => $1)")
+        .bind(timeline_retention.as_secs_f64())
+        .execute(pool)
+        .await?;
+    Ok(copies)
 }
 
 /// Ended calls between two sweeps of abandoned copies.

@@ -228,6 +228,14 @@ async fn require_session(State(state): State<AppState>, request: Request, next: 
                 "This form is out of date or did not come from the console (CSRF check failed). Reload the page and try again.",
             );
         }
+        // A viewer's change is refused by the verb; it is on record from here, whatever the form.
+        if session.actor.role == Role::Viewer && parts.uri.path() != "/admin/logout" {
+            let action = format!("POST {}", parts.uri.path());
+            let target = serde_json::json!({ "path": parts.uri.path() });
+            if let Err(error) = adapters::admin::audit::refused(&state.pool, &session.actor, &action, target).await {
+                tracing::warn!(%error, "console: could not record a refused change in the audit log");
+            }
+        }
         Request::from_parts(parts, Body::from(bytes))
     } else {
         request

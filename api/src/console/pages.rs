@@ -72,7 +72,17 @@ async fn done(state: &AppState, session: &Session, back: &str, result: Result<St
         Err(error) => Flash { ok: false, text: error.to_string() },
     };
     set_flash(state, session, &flash).await;
-    Redirect::to(back).into_response()
+    Redirect::to(safe_back(back)).into_response()
+}
+
+/// Where to go back to after a change: a path of the console, or the console's home. Never a
+/// value that cannot be a header (a CR or LF) or that leaves the console.
+fn safe_back(back: &str) -> &str {
+    let fine = back.starts_with("/admin")
+        && !back.starts_with("//")
+        && !back.chars().any(|c| c.is_control() || c == '\\')
+        && axum::http::HeaderValue::from_str(back).is_ok();
+    if fine { back } else { "/admin" }
 }
 
 fn said(outcome: &Outcome) -> String {
@@ -291,8 +301,10 @@ pub async fn change_dead_letters(
     body: Bytes,
 ) -> Response {
     let form = FormData::parse(&body);
-    let back =
-        form.text("back").filter(|b| b.starts_with("/admin/dead-letters")).unwrap_or("/admin/dead-letters".into());
+    let back = form
+        .text("back")
+        .filter(|b| b.starts_with("/admin/dead-letters") && safe_back(b) == b.as_str())
+        .unwrap_or("/admin/dead-letters".into());
     let result = async {
         let ids: Vec<Uuid> = form
             .all("id")

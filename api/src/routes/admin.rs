@@ -39,6 +39,26 @@ pub async fn require_token(State(state): State<AppState>, mut request: Request, 
     };
     match actor_for(&state, &token).await {
         Ok(Some(actor)) => {
+            // A viewer's change is refused here, for every verb, and on record.
+            let changes = !matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+            if changes && actor.role == Role::Viewer {
+                let action = format!("{} {}", request.method(), request.uri().path());
+                if let Err(error) = admin::audit::refused(
+                    &state.pool,
+                    &actor,
+                    &action,
+                    serde_json::json!({ "path": request.uri().path() }),
+                )
+                .await
+                {
+                    tracing::warn!(%error, "could not record a refused change in the audit log");
+                }
+                return ApiError::Forbidden(format!(
+                    "{} is a viewer: this needs an operator token (bella admin token create --role operator)",
+                    actor.name
+                ))
+                .into_response();
+            }
             request.extensions_mut().insert(actor);
             next.run(request).await
         }

@@ -11,11 +11,23 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 
-/// The state of the operational routes: the process's connections.
+/// The state of the operational routes: the process's connections, and the token `/metrics`
+/// asks for (`METRICS_TOKEN`), if any.
 #[derive(Debug, Clone)]
 pub struct Ops {
     pub services: Services,
     pub names: Namespace,
+    pub metrics_token: Option<secrecy::SecretString>,
+}
+
+impl Ops {
+    pub fn new(services: &Services, config: &adapters::Config) -> Self {
+        Self {
+            services: services.clone(),
+            names: config.namespace.clone(),
+            metrics_token: config.metrics_token.clone(),
+        }
+    }
 }
 
 /// `/healthz`, `/readyz` and `/metrics`.
@@ -61,10 +73,22 @@ pub async fn ready(State(ops): State<Ops>) -> (StatusCode, Json<Value>) {
     (status, Json(Value::Object(body)))
 }
 
-/// `GET /metrics`: Prometheus text exposition (see the README's Operations section).
-pub async fn metrics(State(ops): State<Ops>) -> impl IntoResponse {
+/// `GET /metrics`: Prometheus text exposition (see the README's Operations section). With
+/// `METRICS_TOKEN` set, only for `Authorization: Bearer` that token.
+pub async fn metrics(State(ops): State<Ops>, headers: axum::http::HeaderMap) -> axum::response::Response {
+    if let Some(expected) = &ops.metrics_token {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !adapters::config::token_matches(expected, presented.trim()) {
+            return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "METRICS_TOKEN required\n")
+                .into_response();
+        }
+    }
     let body = adapters::metrics::render(&ops.services, &ops.names).await;
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }
 
 /// Serves only these routes (a process that runs no api), until `shutdown` completes.

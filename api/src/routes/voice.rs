@@ -18,9 +18,9 @@ pub struct TurnQuery {
     t: Option<u32>,
     /// How many times this request was retried after an internal failure.
     r: Option<u32>,
-    /// The caller's speech and keys, carried by such a retry (Twilio's redirect posts neither).
-    s: Option<String>,
-    d: Option<String>,
+    /// The caller's speech and keys, carried by such a retry (Twilio's redirect posts neither),
+    /// sealed (see [`sealed`]).
+    c: Option<String>,
 }
 
 /// After this many retries of a failing turn, Bella apologises and hangs up. With the pause before
@@ -42,13 +42,12 @@ pub async fn turn(
     Query(q): Query<TurnQuery>,
     mut params: TwilioParams,
 ) -> Response {
-    // A retry after trouble: the answer the caller gave is in the URL, not in the body.
-    if params.get("SpeechResult").is_none() && params.get("Digits").is_none() {
-        for (name, carried) in [("SpeechResult", q.s), ("Digits", q.d)] {
-            if let Some(value) = carried {
-                params.0.push((name.to_owned(), value));
-            }
-        }
+    // A retry after trouble: the answer the caller gave is in the URL, sealed, not in the body.
+    if params.get("SpeechResult").is_none()
+        && params.get("Digits").is_none()
+        && let Some(carried) = q.c.as_deref().and_then(|c| sealed::open(&state, c))
+    {
+        params.0.extend(carried);
     }
     respond(&state, Webhook::Answer { turn: q.t }, &params, &uri, q.r).await
 }
@@ -92,32 +91,83 @@ async fn respond(
             );
             // Twilio would read out an application error on a 500: apologise, and come back to the
             // same turn a bounded number of times (a Redis restart, say, is over in seconds).
-            let retry = (retries < MAX_TROUBLE_RETRIES).then(|| retry_url(uri, params, retries + 1));
+            let retry = (retries < MAX_TROUBLE_RETRIES).then(|| retry_url(state, uri, params, retries + 1));
             xml(twiml::trouble(Language::En, retry.as_deref()))
         }
     }
 }
 
-/// The same path and query with `r` set to `retries`, carrying the caller's answer (`s`, `d`) so
-/// that the retry does not lose it.
-fn retry_url(uri: &OriginalUri, params: &TwilioParams, retries: u32) -> String {
+/// The same path and query with `r` set to `retries`, carrying the caller's answer sealed (`c`)
+/// so that the retry does not lose it, and no proxy's or Twilio's log holds what they said.
+fn retry_url(state: &AppState, uri: &OriginalUri, params: &TwilioParams, retries: u32) -> String {
     let mut query: Vec<(String, String)> = uri
         .query()
         .map(|q| {
             url::form_urlencoded::parse(q.as_bytes())
                 .into_owned()
-                .filter(|(k, _)| !matches!(k.as_str(), "r" | "s" | "d"))
+                .filter(|(k, _)| !matches!(k.as_str(), "r" | "c"))
                 .collect()
         })
         .unwrap_or_default();
     query.push(("r".to_owned(), retries.to_string()));
-    for (name, key) in [("SpeechResult", "s"), ("Digits", "d")] {
-        if let Some(value) = params.get(name).filter(|v| !v.is_empty()) {
-            query.push((key.to_owned(), value.chars().take(500).collect()));
-        }
+    let answer: Vec<(String, String)> = ["SpeechResult", "Digits"]
+        .into_iter()
+        .filter_map(|name| params.get(name).filter(|v| !v.is_empty()).map(|v| (name.to_owned(), v.to_owned())))
+        .collect();
+    if !answer.is_empty() {
+        query.push(("c".to_owned(), sealed::seal(state, &answer)));
     }
     let encoded = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish();
     format!("{}?{encoded}", uri.path())
+}
+
+/// What a caller said, sealed for the trip through Twilio's redirect: ChaCha20-Poly1305 under a
+/// key derived from `TWILIO_AUTH_TOKEN` (every replica has it, and a retry may reach any), with a
+/// random nonce. The trouble that calls for a retry is a store that does not answer, so the
+/// answer cannot wait in one; sealed, it travels in the URL and only Bella can read it, or
+/// change it (a changed one fails to open, and the caller is asked again).
+mod sealed {
+    use base64::Engine as _;
+    use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+    use secrecy::ExposeSecret as _;
+    use sha2::{Digest as _, Sha256};
+
+    use crate::AppState;
+
+    fn key(state: &AppState) -> Option<LessSafeKey> {
+        let mut hasher = Sha256::new();
+        hasher.update(b"bella: a failed turn's answer, sealed for its retry (v1)\0");
+        hasher.update(state.config.twilio_auth_token.expose_secret().as_bytes());
+        UnboundKey::new(&CHACHA20_POLY1305, &hasher.finalize()).ok().map(LessSafeKey::new)
+    }
+
+    pub fn seal(state: &AppState, answer: &[(String, String)]) -> String {
+        let Some(key) = key(state) else { return String::new() };
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::Rng::fill(&mut rand::rng(), &mut nonce);
+        let mut data = serde_json::to_vec(answer).unwrap_or_default();
+        if key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut data).is_err() {
+            return String::new();
+        }
+        let mut sealed = nonce.to_vec();
+        sealed.extend_from_slice(&data);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed)
+    }
+
+    pub fn open(state: &AppState, sealed: &str) -> Option<Vec<(String, String)>> {
+        let key = key(state)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sealed).ok()?;
+        if bytes.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, data) = bytes.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut data = data.to_vec();
+        let plain = key.open_in_place(nonce, Aad::empty(), &mut data).ok()?;
+        let answer: Vec<(String, String)> = serde_json::from_slice(plain).ok()?;
+        // Only what a retry carries, nothing that would change who is calling.
+        Some(answer.into_iter().filter(|(name, _)| matches!(name.as_str(), "SpeechResult" | "Digits")).collect())
+    }
 }
 
 fn xml(body: String) -> Response {
@@ -131,7 +181,9 @@ pub async fn status(State(state): State<AppState>, params: TwilioParams) -> Resp
     };
     let status = params.text("CallStatus");
     if matches!(status, "completed" | "busy" | "failed" | "no-answer" | "canceled") {
-        if let Err(error) = adapters::postgres::sessions::forget(&state.pool, &call).await {
+        if let Err(error) =
+            adapters::postgres::sessions::forget(&state.pool, &call, state.config.timeline_retention).await
+        {
             tracing::warn!(call.sid = %call, %error, "could not forget the call's session copy");
         }
         match state.sessions.end(&call).await {

@@ -410,3 +410,27 @@ async fn discard_and_purge_refuse_a_dry_run_rather_than_do_it() {
     let error: serde_json::Value = answer.json().await.unwrap();
     assert!(error["error"].as_str().unwrap().contains("Content-Type"), "{error}");
 }
+
+/// A form's `back` with a line break in it (a header injection) does not break the answer after
+/// the change has run: the console goes back to a page of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_back_link_with_a_line_break_is_not_followed() {
+    let app = e2e::spawn_app().await;
+    let mut console = Console::new(&app);
+    assert_eq!(console.sign_in(&admin_token(&app)).await, 303);
+    let (status, location) = console
+        .post(
+            "/admin/dead-letters",
+            "/admin/dead-letters",
+            &[
+                ("verb", "retry"),
+                ("matching", "yes"),
+                ("dry_run", "yes"),
+                ("reason", "count them"),
+                ("back", "/admin/dead-letters\r\nSet-Cookie: bella_console=stolen"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert_eq!(location, "/admin/dead-letters");
+}

@@ -131,3 +131,32 @@ async fn a_worker_process_serves_metrics_and_exports_traces() {
     let body = &request.body;
     assert!(body.windows(17).any(|w| w == b"bella-worker-test"), "no service name in the export");
 }
+
+/// `/metrics` can ask for a token, and a burst of scrapes measures the shared gauges once (each
+/// measurement opens an AMQP channel and runs queries).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_ask_for_a_token_and_a_burst_of_scrapes_measures_once() {
+    let app = e2e::spawn_with(&[("METRICS_TOKEN", "metrics-scraper-token-0123456789abcdef")]).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/metrics", app.base_url);
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 401);
+    assert_eq!(http.get(&url).bearer_auth("wrong").send().await.unwrap().status(), 401);
+    let scrape = || http.get(&url).bearer_auth("metrics-scraper-token-0123456789abcdef").send();
+    let before = scrape().await.unwrap().text().await.unwrap();
+    let mut burst = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let (http, url) = (http.clone(), url.clone());
+        burst.spawn(async move { http.get(&url).bearer_auth("metrics-scraper-token-0123456789abcdef").send().await });
+    }
+    for response in burst.join_all().await {
+        assert_eq!(response.unwrap().status(), 200);
+    }
+    let after = scrape().await.unwrap().text().await.unwrap();
+    let collections = |text: &str| sample(text, "bella_gauge_collections_total").unwrap_or(0.0);
+    // Other tests in this process may scrape their own apps meanwhile: a few, never forty.
+    assert!(
+        collections(&after) - collections(&before) <= 5.0,
+        "{} measurements",
+        collections(&after) - collections(&before)
+    );
+}

@@ -252,6 +252,11 @@ async fn a_failed_booking_is_resumed_after_fixing_its_name() {
     let (status, error) = app.admin_post(&resume, json!({ "set": { "nom": "x" }, "reason": "typo" }), None).await;
     assert_eq!(status, 400);
     assert!(error["error"].as_str().unwrap().contains("has no field \"nom\""), "{error}");
+    // A time is not a correction: it would skip the business's hours (a booking at 3 am).
+    let night = json!({ "set": { "starts_at": "\"2030-01-01T08:00:00Z\"" }, "reason": "move it" });
+    let (status, error) = app.admin_post(&resume, night, None).await;
+    assert_eq!(status, 400, "{error}");
+    assert!(error["error"].as_str().unwrap().contains("cannot be changed on a resume"), "{error}");
 
     let (status, outcome) = app.admin_post(&resume, body.clone(), None).await;
     assert_eq!(status, 200, "{outcome}");

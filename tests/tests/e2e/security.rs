@@ -285,3 +285,114 @@ async fn a_webhook_signed_for_another_host_is_refused() {
     assert_eq!(response.status(), 403);
     assert!(!app.session_exists(call.call_sid()).await);
 }
+
+/// A turn that fails (Redis away for a moment) is retried through Twilio's redirect; what the
+/// caller said travels with the retry sealed, not in clear in a URL that Twilio's and proxies'
+/// logs keep, and the retry still understands it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_turns_retry_carries_the_callers_words_sealed() {
+    use e2e::engines::proxy::SwitchProxy;
+    use e2e::engines::redis::RedisPair;
+    let pair = RedisPair::start().await;
+    let primary = std::net::SocketAddr::from(([127, 0, 0, 1], pair.primary));
+    let proxy = std::sync::Arc::new(SwitchProxy::start(primary).await);
+    let engines = e2e::Engines { redis_url: format!("redis://127.0.0.1:{}", proxy.port()), ..e2e::Engines::default() };
+    let app = e2e::spawn_on(&engines, &[], bella::Roles::ALL).await;
+    let mut call = app.call("+14165550123");
+    call.dial().await.unwrap();
+
+    // Redis goes away (the address leads nowhere) and comes back two seconds later.
+    proxy.switch(std::net::SocketAddr::from(([127, 0, 0, 1], e2e::engines::free_port())));
+    let back = std::sync::Arc::clone(&proxy);
+    let restore = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        back.switch(primary);
+    });
+    let heard = call.say("this is Marie Tremblay, I'd like to book").await.unwrap();
+    restore.await.unwrap();
+    let documents = heard.documents.join("\n");
+    assert!(documents.contains("having a little trouble"), "no retry happened: {documents}");
+    assert!(documents.contains("c="), "{documents}");
+    // The URLs Twilio is told to request (and would log).
+    let redirects: Vec<&str> = documents
+        .split("<Redirect")
+        .skip(1)
+        .filter_map(|r| r.split_once('>').and_then(|(_, rest)| rest.split_once("</Redirect>")).map(|(url, _)| url))
+        .collect();
+    assert!(redirects.iter().any(|r| r.contains("c=")), "{redirects:?}");
+    assert!(
+        redirects.iter().all(|r| !r.contains("Marie") && !r.contains("Tremblay") && !r.contains("s=")),
+        "{redirects:?}"
+    );
+    // The retry understood what was said.
+    assert!(heard.text().contains("Marie"), "{}", heard.text());
+    drop(app);
+    drop(pair);
+}
+
+/// A viewer's attempt to change something is refused and on record, through the API and the
+/// console alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewers_refused_change_is_in_the_audit_log() {
+    let app = spawn_app().await;
+    let (ok, token, stderr) = app.bella_admin(&["token", "create", "--name", "vera", "--role", "viewer"]).await;
+    assert!(ok, "{stderr}");
+    let (status, body) = app
+        .admin_post(
+            "/admin/api/queues/pause",
+            serde_json::json!({ "kinds": ["send_sms"], "reason": "curious" }),
+            Some(token.trim()),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("select actor, action, result from audit_log where result like 'refused%'")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].0.starts_with("token:vera#") && rows[0].1 == "POST /admin/api/queues/pause", "{rows:?}");
+    // `action=` is matched literally: a `%` lists nothing.
+    let (status, listed) = app.admin_get("/admin/api/audit?action=%25", None).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed}");
+    let (_, listed) = app.admin_get("/admin/api/audit?action=tokens.", None).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "the token's creation, by prefix: {listed}");
+}
+
+/// No statement runs for ever: every connection Bella opens carries a statement timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_have_a_timeout() {
+    let app = spawn_app().await;
+    let timeout: String = app.scalar("select current_setting('statement_timeout')").await;
+    assert_eq!(timeout, "30s");
+}
+
+/// The timeline of a call is kept `BELLA_TIMELINE_DAYS` (30 by default), masked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timelines_are_kept_masked_for_the_retention_and_no_longer() {
+    let app = spawn_app().await;
+    let mut call = app.call("anonymous");
+    call.dial().await.unwrap();
+    call.say(&format!("this is Ann Lee, {} at 1 pm", spoken_day(open_day()))).await.unwrap();
+    call.say("six one three five five five zero one four two").await.unwrap();
+    app.wait_for_session_copy(call.call_sid(), 3).await;
+    let stored: Vec<(Option<String>, Option<String>)> =
+        sqlx::query_as("select heard, reply from call_turns where call_sid = $1")
+            .bind(call.call_sid())
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let stored = format!("{stored:?}");
+    assert!(!stored.contains("six one three five five five") && !stored.contains("6 1 3, 5 5 5"), "{stored}");
+    assert!(stored.contains("zero one four two"), "{stored}");
+
+    sqlx::query("insert into call_turns (call_sid, turn, heard, stage, reply, at) values ('CAold', 0, 'x', 'greeting', '', now() - interval '31 days')")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    adapters::postgres::sessions::sweep(&app.pool, app.config.timeline_retention).await.unwrap();
+    let left: Vec<String> =
+        sqlx::query_scalar("select distinct call_sid from call_turns").fetch_all(&app.pool).await.unwrap();
+    assert_eq!(left, [call.call_sid().to_owned()]);
+}

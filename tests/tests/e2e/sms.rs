@@ -292,3 +292,26 @@ async fn whole_numbers_never_reach_logs_or_stored_errors_when_twilio_fails() {
         assert!(!format!("{ledger:?}").contains(number), "{number} in the ledger: {ledger:?}");
     }
 }
+
+/// The lookup after an ambiguous send reads every page of Twilio's list: a busy sender's other
+/// texts to the same number push the one looked for to the second page, and a lookup that read
+/// only the first would send it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_on_the_second_page_of_twilios_list_is_found_not_resent() {
+    let (app, twilio) = spawn_with_twilio(&[]).await;
+    twilio.script([Answer::FailAfterCreating]);
+    app.book_by_phone("+14165550123", "Marie Tremblay", open_day(), "2 pm").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while twilio.created().is_empty() {
+        assert!(Instant::now() < deadline, "the text was never created");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // 150 newer texts to the same number, before the retry looks it up.
+    twilio.seed("+14165550123", 150);
+    let texts = app.settled_texts(1).await;
+    let ours: Vec<_> = twilio.created().into_iter().filter(|m| !m.body.starts_with("Reminder")).collect();
+    assert_eq!(ours.len(), 1, "the text was sent again");
+    assert_eq!(twilio.create_requests(), 1);
+    // The ledger found and recorded the message Twilio had.
+    assert_eq!(texts[0].4.as_deref(), Some(ours[0].sid.as_str()), "{texts:?}");
+}

@@ -57,7 +57,14 @@ struct Message {
 struct MessageList {
     #[serde(default)]
     messages: Vec<Message>,
+    /// The next page, relative to the API's base, when there is one.
+    #[serde(default)]
+    next_page_uri: Option<String>,
 }
+
+/// Pages of a hundred messages read, at most, when looking a message up: a sender's texts to one
+/// number over two days.
+const MAX_LOOKUP_PAGES: usize = 10;
 
 #[derive(Deserialize)]
 struct TwilioError {
@@ -134,18 +141,35 @@ impl SmsGateway for TwilioSms {
             .append_pair("To", to.as_str())
             .append_pair("DateSent>", &(since - chrono::Duration::days(1)).format("%Y-%m-%d").to_string())
             .append_pair("PageSize", "100");
-        let response = self
-            .http
-            .get(url)
-            .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
-            .send()
-            .await
-            .map_err(|e| SmsError::Ambiguous(format!("lookup failed: {}", describe(e))))?;
-        if !response.status().is_success() {
-            return Err(SmsError::Ambiguous(format!("lookup answered {}", response.status())));
+        // Every page, not only the first: a busy sender's message may be on the second, and not
+        // finding it would send it twice.
+        let mut next = Some(url);
+        for _ in 0..MAX_LOOKUP_PAGES {
+            let Some(page) = next.take() else { return Ok(None) };
+            let response = self
+                .http
+                .get(page)
+                .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
+                .send()
+                .await
+                .map_err(|e| SmsError::Ambiguous(format!("lookup failed: {}", describe(e))))?;
+            if !response.status().is_success() {
+                return Err(SmsError::Ambiguous(format!("lookup answered {}", response.status())));
+            }
+            let list: MessageList = response
+                .json()
+                .await
+                .map_err(|e| SmsError::Ambiguous(format!("unreadable lookup: {}", describe(e))))?;
+            if let Some(found) = list.messages.into_iter().find(|m| m.body == body) {
+                return Ok(Some(Sent { sid: found.sid, status: found.status }));
+            }
+            next = list.next_page_uri.and_then(|uri| self.base.join(&uri).ok());
         }
-        let list: MessageList =
-            response.json().await.map_err(|e| SmsError::Ambiguous(format!("unreadable lookup: {}", describe(e))))?;
-        Ok(list.messages.into_iter().find(|m| m.body == body).map(|m| Sent { sid: m.sid, status: m.status }))
+        match next {
+            None => Ok(None),
+            // Still more pages: the message may be on one of them. Not knowing is not a reason to
+            // send again.
+            Some(_) => Err(SmsError::Ambiguous(format!("lookup stopped after {MAX_LOOKUP_PAGES} pages"))),
+        }
     }
 }

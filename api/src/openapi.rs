@@ -24,7 +24,7 @@ use crate::routes::{admin, ops};
         ops::businesses, ops::business, ops::create_business, ops::edit_business,
         ops::tokens, ops::create_token, ops::revoke_token, ops::audit,
     ),
-    modifiers(&BearerToken),
+    modifiers(&BearerToken, &Throttled),
     security(("token" = [])),
 )]
 pub struct ApiDoc;
@@ -41,6 +41,29 @@ impl Modify for BearerToken {
                 HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("an admin token")).build(),
             ),
         );
+    }
+}
+
+/// Every operation may answer 429 to an address that presented too many refused tokens
+/// (`api::throttle`): said once here rather than on every handler.
+#[derive(Debug)]
+struct Throttled;
+
+impl Modify for Throttled {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let response = ResponseBuilder::new()
+            .description("too many refused tokens from this address: try again after Retry-After seconds")
+            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.get, &mut item.post, &mut item.patch, &mut item.put, &mut item.delete]
+                .into_iter()
+                .flatten()
+            {
+                operation.responses.responses.insert("429".to_owned(), response.clone().into());
+            }
+        }
     }
 }
 

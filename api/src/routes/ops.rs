@@ -366,7 +366,7 @@ pub struct TokenBody {
 }
 
 /// `POST /admin/api/tokens`: the token is in the answer, once.
-#[utoipa::path(post, path = "/admin/api/tokens", tag = "access", request_body = TokenBody, responses((status = 201, description = "the token, shown this once", body = admin::tokens::Created), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody), (status = 403, description = "a viewer's token", body = ErrorBody)))]
+#[utoipa::path(post, path = "/admin/api/tokens", tag = "access", request_body = TokenBody, responses((status = 201, description = "the token, shown this once", body = admin::tokens::Created), (status = 401, description = "no valid token", body = ErrorBody), (status = 400, description = "a bad field, named in the message", body = ErrorBody), (status = 403, description = "a viewer's token", body = ErrorBody), (status = 409, description = "a token of that name exists already", body = ErrorBody)))]
 pub async fn create_token(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,

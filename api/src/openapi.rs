@@ -57,9 +57,8 @@ impl Modify for Throttled {
             .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
             .build();
         for item in openapi.paths.paths.values_mut() {
-            for operation in [&mut item.get, &mut item.post, &mut item.patch, &mut item.put, &mut item.delete]
-                .into_iter()
-                .flatten()
+            for operation in
+                [&mut item.get, &mut item.post, &mut item.patch, &mut item.put, &mut item.delete].into_iter().flatten()
             {
                 operation.responses.responses.insert("429".to_owned(), response.clone().into());
             }

@@ -255,8 +255,9 @@ async fn whole_numbers_never_reach_logs_or_stored_errors_when_twilio_fails() {
     twilio.garble_lookups(1);
     app.book_by_phone("+14165550123", "Marie Tremblay", open_day(), "2 pm").await;
     app.book_by_phone("+16475550188", "Kevin Nguyen", open_day_after(3), "3 pm").await;
-    // The first text: created, then found by a lookup at the third attempt.
-    let deadline = Instant::now() + Duration::from_secs(40);
+    // The first text: created, then found by a lookup at the third attempt (after the 5 s and
+    // the 30 s retry tiers).
+    let deadline = Instant::now() + Duration::from_secs(100);
     loop {
         let texts = app.texts().await;
         let first = texts.iter().find(|t| t.1 == "+14165550123").map(|t| t.2.clone());

@@ -147,6 +147,8 @@ pub fn redact_url(raw: &str) -> String {
         return raw.split(',').map(|one| redact_url(one.trim())).collect::<Vec<_>>().join(", ");
     }
     match Url::parse(raw) {
+        // `amqp:user:password@host` parses as a scheme and an opaque path: nothing to show.
+        Ok(url) if url.cannot_be_a_base() => "(unparsable URL)".to_owned(),
         Ok(url) => {
             let host = url.host_str().unwrap_or("?");
             match url.port() {
@@ -366,6 +368,10 @@ fn with_password(name: &'static str, url: String, password: Option<&str>) -> Res
         .split(',')
         .map(str::trim)
         .map(|one| {
+            // A bare `host:port` after the first URL of a list takes its credentials from it.
+            if !one.contains("://") {
+                return Ok(one.to_owned());
+            }
             let mut parsed = Url::parse(one).map_err(|e| ConfigError::Invalid { name, reason: format!("{e}") })?;
             parsed.set_password(Some(&encoded)).map_err(|()| ConfigError::Invalid {
                 name,
@@ -433,9 +439,10 @@ impl DevTokens {
 #[cfg(unix)]
 fn private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-    let meta = std::fs::metadata(dir)?;
-    if meta.permissions().mode() & 0o077 != 0 {
+    // Created private; a directory that exists already is left as it is (it may be $HOME, or
+    // shared): the token files in it are private whatever the directory.
+    if std::fs::symlink_metadata(dir).is_err() {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
     Ok(())
@@ -480,16 +487,33 @@ fn read_or_create(path: &Path) -> std::io::Result<SecretString> {
         if let Some(token) = read_existing(path)? {
             return Ok(token);
         }
-        if std::fs::symlink_metadata(path).is_ok() {
-            // An empty file (an interrupted older version): replaced.
-            std::fs::remove_file(path)?;
+        if let Ok(meta) = std::fs::symlink_metadata(path) {
+            // An empty file (left by an interrupted older version) is replaced; a file with a
+            // token in it appeared since the read above (another process won): read it.
+            if meta.len() == 0 {
+                match std::fs::remove_file(path) {
+                    Ok(()) => {}
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            continue;
         }
         let mut bytes = [0u8; 16];
         rand::rng().fill(&mut bytes);
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let temporary = path.with_extension(format!("new-{}-{:08x}", std::process::id(), rand::rng().random::<u32>()));
         write_private(&temporary, &token)?;
-        let linked = std::fs::hard_link(&temporary, path);
+        let linked = match std::fs::hard_link(&temporary, path) {
+            // A file system without hard links: a rename, which two processes starting together
+            // could both win (the second token then replaces the first, once).
+            Err(error)
+                if error.kind() != std::io::ErrorKind::AlreadyExists && std::fs::symlink_metadata(path).is_err() =>
+            {
+                std::fs::rename(&temporary, path)
+            }
+            linked => linked,
+        };
         let _ = std::fs::remove_file(&temporary);
         match linked {
             Ok(()) => return Ok(SecretString::from(token)),
@@ -609,7 +633,7 @@ mod tests {
             ("DATABASE_PASSWORD", "p@ss/word"),
             ("REDIS_URL", "rediss://cache.internal:6379"),
             ("REDIS_PASSWORD", "auth-token"),
-            ("AMQP_URL", "amqps://bella@b-1.mq:5671/%2f, amqps://bella@b-2.mq:5671/%2f"),
+            ("AMQP_URL", "amqps://bella@b-1.mq:5671/%2f, amqps://bella@b-2.mq:5671/%2f, b-3.mq:5671"),
             ("AMQP_PASSWORD", "s3cret,%x"),
         ])
         .unwrap();
@@ -617,7 +641,7 @@ mod tests {
         assert_eq!(c.redis_url, "rediss://:auth-token@cache.internal:6379");
         assert_eq!(
             c.amqp_url,
-            "amqps://bella:s3cret%2C%25x@b-1.mq:5671/%2f,amqps://bella:s3cret%2C%25x@b-2.mq:5671/%2f"
+            "amqps://bella:s3cret%2C%25x@b-1.mq:5671/%2f,amqps://bella:s3cret%2C%25x@b-2.mq:5671/%2f,b-3.mq:5671"
         );
         // Without them, the URLs are kept as given.
         let c = config(&[

@@ -53,6 +53,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
+    let mut connections = tokio::task::JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -80,18 +81,23 @@ pub async fn serve(
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
+        connections.spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, %remote, "connection ended with an error");
             }
             drop(permit);
         });
+        // Forget the connections that ended (the set would otherwise grow with every one).
+        while connections.try_join_next().is_some() {}
     }
+    // No new connection: refused at once rather than left waiting in the backlog.
+    drop(listener);
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {
-            tracing::warn!("requests still in flight after {SHUTDOWN_GRACE:?}; stopping anyway");
+            tracing::warn!("requests still in flight after {SHUTDOWN_GRACE:?}; stopping them");
         }
     }
+    connections.abort_all();
     Ok(())
 }

@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::http::{Extensions, HeaderMap};
-use redis::AsyncCommands as _;
 
 use crate::AppState;
 
@@ -27,8 +26,10 @@ pub const WINDOW: Duration = Duration::from_secs(300);
 
 /// Who is asking: the address the refusals are counted for.
 pub fn client(state: &AppState, headers: &HeaderMap, extensions: &Extensions) -> Option<IpAddr> {
+    // The last line of the header, and its last entry: what the trusted proxy appended, even if
+    // the client sent a header of its own.
     if state.config.trust_forwarded_for
-        && let Some(forwarded) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
+        && let Some(forwarded) = headers.get_all("x-forwarded-for").iter().next_back().and_then(|v| v.to_str().ok())
         && let Some(last) = forwarded.rsplit(',').next()
         && let Ok(address) = last.trim().parse::<IpAddr>()
     {
@@ -50,7 +51,15 @@ pub async fn throttled(state: &AppState, client: Option<IpAddr>) -> Option<Durat
         redis::pipe().get(&key).ttl(&key).query_async(&mut redis).await;
     match counted {
         Ok((Some(refused), ttl)) if refused >= LIMIT => {
-            let wait = Duration::from_secs(u64::try_from(ttl).unwrap_or(1).max(1));
+            let wait = match u64::try_from(ttl) {
+                Ok(seconds) => Duration::from_secs(seconds.max(1)),
+                // No expiry (it can only be lost with a failover): given one, from now.
+                Err(_) => {
+                    let _: redis::RedisResult<()> =
+                        redis::cmd("EXPIRE").arg(&key).arg(WINDOW.as_secs()).query_async(&mut redis).await;
+                    WINDOW
+                }
+            };
             tracing::warn!(client = %client, refused, "too many refused tokens from this address; throttled");
             Some(wait)
         }
@@ -70,14 +79,19 @@ pub async fn refused(state: &AppState, client: Option<IpAddr>, what: &str) {
     };
     let mut redis = state.services.redis.clone();
     let key = key(state, client);
-    let counted: redis::RedisResult<u64> = redis.incr(&key, 1).await;
+    // One transaction: the count and its expiry (set by the first refusal of a window) can never
+    // be parted, or an address could stay throttled for good.
+    let counted: redis::RedisResult<(u64, i64)> = redis::pipe()
+        .atomic()
+        .incr(&key, 1)
+        .cmd("EXPIRE")
+        .arg(&key)
+        .arg(WINDOW.as_secs())
+        .arg("NX")
+        .query_async(&mut redis)
+        .await;
     match counted {
-        Ok(refused) => {
-            if refused == 1 {
-                let _: redis::RedisResult<()> = redis.expire(&key, WINDOW.as_secs().try_into().unwrap_or(300)).await;
-            }
-            tracing::info!(client = %client, refused, what, "token refused");
-        }
+        Ok((refused, _)) => tracing::info!(client = %client, refused, what, "token refused"),
         Err(error) => tracing::warn!(client = %client, %error, what, "token refused; cannot count it"),
     }
 }

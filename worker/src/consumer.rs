@@ -350,16 +350,20 @@ async fn consume(
 ) -> anyhow::Result<()> {
     let permits = Arc::new(Semaphore::new(concurrency.max(1)));
     let tracker = TaskTracker::new();
-    let spawn = |delivery: Delivery| {
+    // A delivery runs on the job slot taken for it; one taken without (after a cancel) waits for
+    // a slot like any other.
+    let spawn = |delivery: Delivery, slot: Option<tokio::sync::OwnedSemaphorePermit>| {
         let context = context.clone();
         let gauge = gauge.clone();
         gauge.in_flight.fetch_add(1, Ordering::Relaxed);
         let permits = permits.clone();
         tracker.spawn(async move {
-            // Deliveries taken after a cancel still run; they wait for a permit like any other.
-            let permit = permits.acquire_owned().await;
+            let slot = match slot {
+                Some(slot) => Ok(slot),
+                None => permits.acquire_owned().await,
+            };
             process(&context, delivery).await;
-            drop(permit);
+            drop(slot);
             gauge.in_flight.fetch_sub(1, Ordering::Relaxed);
         });
     };
@@ -407,9 +411,8 @@ async fn consume(
                 _ = controls.wait_for(|paused| paused.contains(&kind)) => break Stop::Paused,
                 next = consumer.next() => next,
             };
-            drop(permit);
             match next {
-                Some(Ok(delivery)) => spawn(delivery),
+                Some(Ok(delivery)) => spawn(delivery, Some(permit)),
                 // The channel or its connection is gone (a node lost, the broker restarting): the
                 // deliveries it held go back to the queue, and this consumer starts again on the
                 // connection the broker handle opens next.
@@ -445,7 +448,7 @@ async fn consume(
         }
         gauge.consuming.store(false, Ordering::Relaxed);
         while let Ok(Some(Ok(delivery))) = tokio::time::timeout(Duration::from_secs(2), consumer.next()).await {
-            spawn(delivery);
+            spawn(delivery, None);
         }
         match stop {
             Stop::Paused | Stop::Lost => continue 'consuming,
@@ -576,7 +579,9 @@ async fn process(context: &JobContext, delivery: Delivery) {
         Ok(job) => job,
         Err(error) => {
             // A message no version of the code can read: straight to the dead letters.
-            tracing::error!(%error, "undecodable job; dead-lettering it");
+            // serde quotes the value it could not read: masked like every other error.
+            let error = workflows::privacy::mask_numbers(&error.to_string());
+            tracing::error!(error, "undecodable job; dead-lettering it");
             let kind = delivery.routing_key.as_str().split('.').next().unwrap_or("unknown").to_owned();
             dead_letter(context, &delivery, &kind, ErrorClass::Permanent, &format!("undecodable: {error}"), 1).await;
             return;

@@ -46,7 +46,8 @@ impl Brokers {
         for (n, part) in raw.split(',').map(str::trim).filter(|p| !p.is_empty()).enumerate() {
             let uri = match uris.first() {
                 Some(first) if !part.contains("://") => with_address(first, part),
-                _ => part.parse::<AMQPUri>().map_err(|e| anyhow::anyhow!("{e}")),
+                // The parser's message quotes the input: with its password redacted.
+                _ => part.parse::<AMQPUri>().map_err(|e| anyhow::anyhow!("{}", e.replace(part, &redact_url(part)))),
             }
             .with_context(|| format!("AMQP_URL's address {} ({}) is not a valid AMQP URL", n + 1, redact_url(part)))?;
             uris.push(uri);
@@ -247,12 +248,22 @@ async fn supervise(weak: std::sync::Weak<Inner>) {
         }
         tracing::warn!("lost the connection to RabbitMQ; connecting again");
         metrics::counter!(crate::metrics::BROKER_RECONNECTS, "result" => "lost").increment(1);
+        // The node that was lost is tried last.
+        let count = inner.nodes.len();
+        inner.next.store((inner.next.load(Ordering::Relaxed) + 1) % count, Ordering::Relaxed);
+        // Enough for `open` to try every node once.
+        let budget = NODE_CONNECT_TIMEOUT * u32::try_from(count).unwrap_or(u32::MAX) + Duration::from_secs(2);
         let mut delay = Duration::from_millis(100);
         loop {
             if inner.closing.load(Ordering::Relaxed) {
                 return;
             }
-            match tokio::time::timeout(FIRST_CONNECT_TIMEOUT, open(&inner.nodes, &inner.next, &inner.name)).await {
+            match tokio::time::timeout(budget, open(&inner.nodes, &inner.next, &inner.name)).await {
+                Ok(Ok(fresh)) if inner.closing.load(Ordering::Relaxed) => {
+                    // Closed while this connection was being made: it is not wanted.
+                    let _ = tokio::time::timeout(CLOSE_TIMEOUT, fresh.close(200, "closing".into())).await;
+                    return;
+                }
                 Ok(Ok(fresh)) => {
                     let node = &inner.nodes[inner.next.load(Ordering::Relaxed) % inner.nodes.len()];
                     if let Ok(mut current) = inner.current.write() {
@@ -265,7 +276,7 @@ async fn supervise(weak: std::sync::Weak<Inner>) {
                     break;
                 }
                 Ok(Err(error)) => tracing::warn!(error = %error, "RabbitMQ is still unreachable"),
-                Err(_) => tracing::warn!("RabbitMQ is still unreachable: no answer within 10 s"),
+                Err(_) => tracing::warn!("RabbitMQ is still unreachable: no node answered"),
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(5));
@@ -332,6 +343,9 @@ mod tests {
         let message = format!("{bad:#}");
         assert!(message.contains("address 2"), "{message}");
         assert!(!message.contains("secret"), "{message}");
+        // A URL the parser cannot read is quoted without its password.
+        let unreadable = Brokers::parse("amqp:bella:Secr3t@host:5672/%2f").unwrap_err();
+        assert!(!format!("{unreadable:#}").contains("Secr3t"), "{unreadable:#}");
         assert!(Brokers::parse(" , ").is_err());
     }
 }

@@ -69,11 +69,13 @@ pub struct Publisher {
 }
 
 /// The channel in use, how many channels were opened before it (so that of several publishes
-/// refused on one channel, only the first replaces it), and the broker connection it is on.
+/// refused on one channel, only the first replaces it), the broker connection it is on, and
+/// whether a refusal marked it for replacement.
 struct Current {
     generation: u64,
     connection: u64,
     channel: Channel,
+    stale: bool,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -89,7 +91,7 @@ impl Publisher {
         let channel = open(broker).await?;
         Ok(Self {
             broker: broker.clone(),
-            channel: Arc::new(tokio::sync::Mutex::new(Current { generation: 0, connection, channel })),
+            channel: Arc::new(tokio::sync::Mutex::new(Current { generation: 0, connection, channel, stale: false })),
             names,
             pending: None,
         })
@@ -101,39 +103,34 @@ impl Publisher {
         self
     }
 
-    /// The channel, opened first on the broker's new connection if it was replaced, or reopened
-    /// if the broker closed it while the connection is up.
+    /// The channel, opened first on the broker's new connection if it was replaced, reopened if
+    /// the broker closed it while the connection is up, or replaced if a refusal marked it. The
+    /// channel it replaces is not closed here: publishes still waiting for their confirms on it
+    /// keep it (they hold it), and it closes when the last of them lets go.
     async fn current(&self) -> lapin::Result<(u64, Channel)> {
         let mut current = self.channel.lock().await;
         let status = current.channel.status();
-        let usable = status.connected() && status.confirm() && current.connection == self.broker.generation();
+        let usable =
+            status.connected() && status.confirm() && current.connection == self.broker.generation() && !current.stale;
         if !usable && self.broker.is_connected() {
-            self.reopen(&mut current, "the connection was replaced or the channel closed").await?;
+            current.connection = self.broker.generation();
+            current.channel = open(&self.broker).await?;
+            current.generation += 1;
+            current.stale = false;
+            tracing::info!("opened a new publishing channel");
         }
         Ok((current.generation, current.channel.clone()))
     }
 
-    /// Replaces the channel of `generation` after it refused a publish, unless another publish
-    /// replaced it already.
+    /// Marks the channel of `generation` for replacement after it refused a publish (unless it
+    /// was replaced already); the next publish opens a new one. No network I/O here, so no
+    /// publish waits on this one.
     async fn replace(&self, generation: u64, why: &str) {
         let mut current = self.channel.lock().await;
-        if current.generation == generation
-            && self.broker.is_connected()
-            && let Err(error) = self.reopen(&mut current, why).await
-        {
-            tracing::warn!(%error, "could not reopen the publishing channel");
+        if current.generation == generation && !current.stale {
+            current.stale = true;
+            tracing::info!(reason = why, "the publishing channel will be replaced");
         }
-    }
-
-    async fn reopen(&self, current: &mut Current, why: &str) -> lapin::Result<()> {
-        if current.channel.status().connected() {
-            current.channel.close(200, "replaced".into()).await.ok();
-        }
-        current.connection = self.broker.generation();
-        current.channel = open(&self.broker).await?;
-        current.generation += 1;
-        tracing::info!(reason = why, "reopened the publishing channel");
-        Ok(())
     }
 
     /// Publishes `job` to the jobs exchange and waits up to `limit` for the broker to confirm it.
@@ -219,7 +216,12 @@ impl Publisher {
         limit: Duration,
     ) -> Result<(), (u64, PublishError)> {
         let options = BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() };
-        let (generation, channel) = self.current().await.map_err(|e| (u64::MAX, PublishError::Broker(e)))?;
+        // Opening a channel is a round trip too: within the same limit.
+        let (generation, channel) = match tokio::time::timeout_at(deadline, self.current()).await {
+            Ok(Ok(current)) => current,
+            Ok(Err(error)) => return Err((u64::MAX, PublishError::Broker(error))),
+            Err(_) => return Err((u64::MAX, PublishError::Timeout(limit))),
+        };
         let confirm = async {
             channel.basic_publish(exchange.into(), routing_key.into(), options, payload, properties).await?.await
         };

@@ -84,6 +84,9 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     let mut connection = pool.acquire().await.context("connecting to apply migrations")?;
     sqlx::query("set statement_timeout = 0").execute(&mut *connection).await?;
     let applied = MIGRATOR.run(&mut *connection).await.context("applying database migrations");
-    sqlx::query("reset statement_timeout").execute(&mut *connection).await.ok();
+    // Back to the pool with its timeout, or not back at all.
+    if sqlx::query("reset statement_timeout").execute(&mut *connection).await.is_err() {
+        connection.close().await.ok();
+    }
     applied
 }

@@ -125,20 +125,23 @@ impl RabbitCluster {
             chown.args(["-R", "rabbitmq:", dir.path().to_str().expect("utf-8 path")]);
             run(chown, "chown");
         }
-        for node in &nodes {
+        // The cluster exists before its nodes start: if a start fails, dropping it kills those
+        // that did start.
+        let cluster = Self { nodes, dir };
+        for node in &cluster.nodes {
             node.start();
         }
-        for node in &nodes {
+        for node in &cluster.nodes {
             node.await_startup().await;
             wait_for_port("RabbitMQ node", node.port, true, Duration::from_secs(30)).await;
         }
-        let first = nodes[0].name.clone();
-        for node in &nodes[1..] {
+        let first = cluster.nodes[0].name.clone();
+        for node in &cluster.nodes[1..] {
             for step in [vec!["stop_app"], vec!["join_cluster", first.as_str()], vec!["start_app"]] {
                 node.ctl(&step).unwrap_or_else(|e| panic!("rabbitmqctl {} on {}: {e}", step.join(" "), node.name));
             }
         }
-        Self { nodes, dir }
+        cluster
     }
 
     pub fn ports(&self) -> Vec<u16> {

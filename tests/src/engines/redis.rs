@@ -43,11 +43,13 @@ impl RedisPair {
     pub async fn start() -> Self {
         let dir = Scratch::new("redis", None);
         let (primary, replica) = (free_port(), free_port());
+        // Both processes belong to the pair before either is waited for: a failed start drops
+        // the pair, which kills them.
         let primary_process = server(&dir, "primary", primary, None);
-        wait_for_port("Redis primary", primary, true, Duration::from_secs(10)).await;
         let replica_process = server(&dir, "replica", replica, Some(primary));
-        wait_for_port("Redis replica", replica, true, Duration::from_secs(10)).await;
         let pair = Self { primary, replica, primary_process: Some(primary_process), replica_process, _dir: dir };
+        wait_for_port("Redis primary", primary, true, Duration::from_secs(10)).await;
+        wait_for_port("Redis replica", replica, true, Duration::from_secs(10)).await;
         let deadline = Instant::now() + Duration::from_secs(20);
         while !pair.replica_in_sync().await {
             assert!(Instant::now() < deadline, "the Redis replica never synchronised");

@@ -236,6 +236,14 @@ async fn a_viewer_sees_the_console_but_cannot_change_anything() {
     console.post("/admin/queues", "/admin/queues", &[("verb", "pause"), ("reason", "x")]).await;
     let page = console.page("/admin/queues").await;
     assert!(page.contains(&format!("console:{} is a viewer", token_actor(&app, "vera").await)), "{page}");
+    // The refused change is on record.
+    let refused: Vec<String> = sqlx::query_scalar(
+        "select actor from audit_log where result like 'refused%' and action = 'POST /admin/queues'",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(refused, [format!("console:{}", token_actor(&app, "vera").await)]);
     assert!(!paused(&app, "book_appointment").await);
 }
 

@@ -152,7 +152,7 @@ async fn metrics_can_ask_for_a_token_and_a_burst_of_scrapes_measures_once() {
         assert_eq!(response.unwrap().status(), 200);
     }
     let after = scrape().await.unwrap().text().await.unwrap();
-    let collections = |text: &str| sample(text, "bella_gauge_collections_total").unwrap_or(0.0);
+    let collections = |text: &str| sample(text, "bella_gauge_collections_total").expect("the collections counter");
     // Other tests in this process may scrape their own apps meanwhile: a few, never forty.
     assert!(
         collections(&after) - collections(&before) <= 5.0,

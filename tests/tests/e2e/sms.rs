@@ -214,7 +214,18 @@ async fn a_text_delivered_again_after_it_was_sent_stops_quietly() {
         app.scalar("select payload from outbox where kind = 'send_sms' and published_at is not null").await;
     let job: Job = serde_json::from_value(payload).unwrap();
     app.publish(&job).await;
-    // Watch the retry tiers and the dead letters for three seconds: the first tier sends a
+    // The second delivery is taken and settled (nothing ready, nothing held by a worker).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, queues) = app.admin_get("/admin/api/queues", None).await;
+        let sms = queues.as_array().unwrap().iter().find(|k| k["kind"] == "send_sms").unwrap().clone();
+        if sms["ready"] == 0 && sms["unacked"] == 0 && sms["completed_per_minute"].as_f64().unwrap_or(0.0) > 0.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the second delivery was never taken: {sms}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Then watch the retry tiers and the dead letters for three seconds: the first tier sends a
     // failed delivery back within about a second, so a bounce would be seen there.
     let names = &app.config.namespace;
     let deadline = Instant::now() + Duration::from_secs(3);

@@ -148,10 +148,18 @@ async fn leader_killed(scenario: &str, cluster: &RabbitCluster, amqp_url: &str, 
             break;
         }
     }
-    // At least two: a consumer whose node died can linger in the queue's count until the node
-    // is back (RabbitMQ keeps it as "suspected down"); both workers consuming is what matters.
+    // Both workers consuming again, as their own heartbeats report it (the queue's consumer
+    // count may still include a consumer of the lost node, kept as "suspected down").
+    let workers_consuming = async || {
+        let (_, queues) = app.admin_get("/admin/api/queues", None).await;
+        queues
+            .as_array()
+            .and_then(|kinds| kinds.iter().find(|k| k["kind"] == "book_appointment"))
+            .and_then(|k| k["workers_consuming"].as_u64())
+            .unwrap_or(0)
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
-    while app.consumers(JobKind::BookAppointment).await < 2 {
+    while workers_consuming().await < 2 {
         if Instant::now() > deadline {
             let via = (leader + 1) % 3;
             println!(
@@ -190,6 +198,17 @@ async fn leader_killed(scenario: &str, cluster: &RabbitCluster, amqp_url: &str, 
             println!("  {scenario}: after the leader died, 20 more calls were never booked directly");
             tally.stuck += 1;
         }
+    }
+    // The queues were declared through the api's connection, so their leader was the api's node
+    // (RabbitMQ places a new queue's leader on the declaring client's node): the api lost its
+    // connection and opened another, on a surviving node.
+    let (lost, reopened) = (
+        delta("bella_broker_reconnects_total{result=\"lost\"}"),
+        delta("bella_broker_reconnects_total{result=\"reconnected\"}"),
+    );
+    if lost < 1.0 || reopened < lost {
+        println!("  {scenario}: the api's connection was lost {lost} times and reopened {reopened} times");
+        tally.stuck += 1;
     }
     // "Within seconds": a node's loss must not stall bookings for longer than a caller waits.
     if resumed.is_some_and(|r| r > RESUME_WITHIN) || consuming > RESUME_WITHIN {

@@ -163,7 +163,11 @@ impl SmsGateway for TwilioSms {
             if let Some(found) = list.messages.into_iter().find(|m| m.body == body) {
                 return Ok(Some(Sent { sid: found.sid, status: found.status }));
             }
-            next = list.next_page_uri.and_then(|uri| self.base.join(&uri).ok());
+            // Only ever Twilio's own pages: the credentials go with the request.
+            next = list
+                .next_page_uri
+                .and_then(|uri| self.base.join(&uri).ok())
+                .filter(|page| page.origin() == self.base.origin());
         }
         match next {
             None => Ok(None),

@@ -1,4 +1,4 @@
-//! Appointments and calls: show and cancel an appointment, and a call's timeline.
+//! Appointments and calls: show and cancel an appointment, the recent calls, and a call's timeline.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -11,6 +11,26 @@ use workflows::{BusinessId, CallSid};
 use super::audit::{self, Entry};
 use super::dead_letters::masked;
 use super::{Actor, AdminError, Outcome, mask_phone_numbers};
+
+/// A call seen lately: its last turn and how many turns it had.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RecentCall {
+    pub call_sid: String,
+    pub last_turn_at: DateTime<Utc>,
+    pub turns: i64,
+}
+
+/// The calls with the latest turns, newest first.
+pub async fn recent(pool: &PgPool, limit: i64) -> Result<Vec<RecentCall>, AdminError> {
+    let rows: Vec<(String, DateTime<Utc>, i64)> = sqlx::query_as(
+        "select call_sid, max(at) as last, count(*) from call_turns
+          group by call_sid order by last desc limit $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(call_sid, last_turn_at, turns)| RecentCall { call_sid, last_turn_at, turns }).collect())
+}
 
 /// An appointment with what happened to it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

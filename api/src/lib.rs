@@ -25,7 +25,7 @@ use adapters::{Config, Services};
 use anyhow::Context as _;
 use axum::Router;
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::post;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
@@ -126,35 +126,7 @@ fn router(state: AppState) -> Router {
         .route("/twilio/sms", post(routes::voice::sms_incoming))
         .route_layer(middleware::from_fn_with_state(state.clone(), twilio::verify))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT));
-    use routes::ops;
-    let admin = Router::new()
-        .route("/admin/api/whoami", get(ops::whoami))
-        .route("/admin/api/appointments", get(routes::admin::appointments))
-        .route("/admin/api/appointments/{id}", get(ops::appointment))
-        .route("/admin/api/appointments/{id}/cancel", post(ops::cancel_appointment))
-        .route("/admin/api/calls/{call_sid}/timeline", get(ops::timeline))
-        .route("/admin/api/queues", get(ops::queues))
-        .route("/admin/api/queues/pause", post(ops::pause))
-        .route("/admin/api/queues/resume", post(ops::resume))
-        .route("/admin/api/queues/drain", post(ops::drain))
-        .route("/admin/api/dead-letters", get(ops::dead_letters))
-        .route("/admin/api/dead-letters/retry", post(ops::retry_dead_letters))
-        .route("/admin/api/dead-letters/discard", post(ops::discard_dead_letters))
-        .route("/admin/api/dead-letters/purge", post(ops::purge_dead_letters))
-        .route("/admin/api/dead-letters/{id}", get(ops::dead_letter))
-        .route("/admin/api/workflows", get(ops::workflows))
-        .route("/admin/api/workflows/{id}", get(ops::workflow))
-        .route("/admin/api/workflows/{id}/resume", post(ops::resume_workflow))
-        .route("/admin/api/workflows/{id}/cancel", post(ops::cancel_workflow))
-        .route("/admin/api/audit", get(ops::audit))
-        .route("/admin/api/tokens", get(ops::tokens).post(ops::create_token))
-        .route("/admin/api/tokens/{id}/revoke", post(ops::revoke_token))
-        .route("/admin/api/openapi.json", get(openapi::document))
-        .route("/admin/api/businesses", get(ops::businesses).post(ops::create_business))
-        .route("/admin/api/businesses/{id}", get(ops::business).patch(ops::edit_business))
-        .route_layer(middleware::from_fn_with_state(state.clone(), routes::admin::require_token))
-        .layer(middleware::from_fn(routes::admin::refuse_nul))
-        .layer(middleware::from_fn(routes::admin::json_errors))
+    let admin = routes::admin::router(state.clone())
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, ADMIN_TIMEOUT));
     let console = console::router(state.clone())
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, ADMIN_TIMEOUT));

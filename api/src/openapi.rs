@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, ops};
+use crate::routes::admin::{access, appointments, audit, businesses, calls, dead_letters, queues, tokens, workflows};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -17,14 +17,15 @@ use crate::routes::{admin, ops};
             changes need an operator's token, take a `reason`, and are written to the audit log.",
     ),
     paths(
-        ops::whoami, ops::queues, ops::pause, ops::resume, ops::drain,
-        ops::dead_letters, ops::dead_letter, ops::retry_dead_letters, ops::discard_dead_letters, ops::purge_dead_letters,
-        ops::workflows, ops::workflow, ops::resume_workflow, ops::cancel_workflow,
-        admin::appointments, ops::appointment, ops::cancel_appointment, ops::timeline,
-        ops::businesses, ops::business, ops::create_business, ops::edit_business,
-        ops::tokens, ops::create_token, ops::revoke_token, ops::audit,
+        access::whoami, queues::queues, queues::pause, queues::resume, queues::drain,
+        dead_letters::dead_letters, dead_letters::dead_letter, dead_letters::retry_dead_letters,
+        dead_letters::discard_dead_letters, dead_letters::purge_dead_letters,
+        workflows::workflows, workflows::workflow, workflows::resume_workflow, workflows::cancel_workflow,
+        appointments::appointments, appointments::appointment, appointments::cancel_appointment, calls::timeline,
+        businesses::businesses, businesses::business, businesses::create_business, businesses::edit_business,
+        tokens::tokens, tokens::create_token, tokens::revoke_token, audit::audit,
     ),
-    modifiers(&BearerToken, &Throttled),
+    modifiers(&BearerToken, &Refusals),
     security(("token" = [])),
 )]
 pub struct ApiDoc;
@@ -44,23 +45,44 @@ impl Modify for BearerToken {
     }
 }
 
-/// Every operation may answer 429 to an address that presented too many refused tokens
-/// (`api::throttle`): said once here rather than on every handler.
+/// The refusals every operation shares, documented once here rather than on each handler: 400 (a
+/// bad field or a malformed request, named in the message: `routes::admin::access::json_errors`),
+/// 401 (no valid token), 429 (too many refused tokens from this address: `api::throttle`), and 403
+/// for every change (a viewer's token, refused before any handler runs).
 #[derive(Debug)]
-struct Throttled;
+struct Refusals;
 
-impl Modify for Throttled {
+impl Modify for Refusals {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-        let response = ResponseBuilder::new()
-            .description("too many refused tokens from this address: try again after Retry-After seconds")
-            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
-            .build();
+        use utoipa::openapi::{ContentBuilder, Ref, Response, ResponseBuilder};
+        let error = |description: &str| -> Response {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                )
+                .build()
+        };
+        let every = [
+            ("400", error("a bad field, named in the message")),
+            ("401", error("no valid token")),
+            ("429", error("too many refused tokens from this address: try again after Retry-After seconds")),
+        ];
+        let viewer = error("a viewer's token");
         for item in openapi.paths.paths.values_mut() {
-            for operation in
-                [&mut item.get, &mut item.post, &mut item.patch, &mut item.put, &mut item.delete].into_iter().flatten()
-            {
-                operation.responses.responses.insert("429".to_owned(), response.clone().into());
+            let reads = [&mut item.get].into_iter().flatten().map(|op| (op, false));
+            let changes = [&mut item.post, &mut item.patch, &mut item.put, &mut item.delete]
+                .into_iter()
+                .flatten()
+                .map(|op| (op, true));
+            for (operation, change) in reads.chain(changes) {
+                for (status, response) in &every {
+                    operation.responses.responses.insert((*status).to_owned(), response.clone().into());
+                }
+                if change {
+                    operation.responses.responses.insert("403".to_owned(), viewer.clone().into());
+                }
             }
         }
     }
@@ -69,4 +91,29 @@ impl Modify for Throttled {
 /// `GET /admin/api/openapi.json`
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A client reading the document learns every refusal it can meet, on every operation.
+    #[test]
+    fn every_operation_documents_the_shared_refusals() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut changes = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let responses = operation["responses"].as_object().unwrap();
+                for status in ["400", "401", "429"] {
+                    assert!(responses.contains_key(status), "{method} {path} does not document {status}");
+                }
+                if method != "get" {
+                    changes += 1;
+                    assert!(responses.contains_key("403"), "{method} {path} does not document a viewer's 403");
+                }
+            }
+        }
+        assert_eq!(changes, 13, "the admin API's changes");
+    }
 }

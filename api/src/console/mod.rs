@@ -301,7 +301,7 @@ async fn login(
         return login_page(&state, StatusCode::FORBIDDEN, Some("The sign-in form expired. Paste your token again."));
     }
     let token = form.get("token").unwrap_or_default().trim().to_owned();
-    let actor = match crate::routes::admin::actor_for(&state, &token).await {
+    let actor = match crate::routes::admin::access::actor_for(&state, &token).await {
         Ok(Some(actor)) => actor,
         Ok(None) => {
             crate::throttle::refused(&state, client, "console sign-in").await;

@@ -2,5 +2,4 @@
 
 pub mod admin;
 pub mod health;
-pub mod ops;
 pub mod voice;

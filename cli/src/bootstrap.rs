@@ -205,3 +205,47 @@ fn sending(config: &Config) -> anyhow::Result<Sending> {
     };
     Ok(Sending { gateway, fallback_from })
 }
+
+/// `bella all|api|worker`: runs `roles` with the configuration from the environment until Ctrl-C
+/// or SIGTERM, then shuts down gracefully.
+pub async fn serve(roles: Roles) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let _telemetry = crate::telemetry::init(&config);
+    if let adapters::config::TokenSource::Development(dir) = &config.token_source {
+        tracing::warn!(
+            dir = %dir.display(),
+            "TWILIO_AUTH_TOKEN is not set: using a development token; `bella call` signs with it, Twilio's real webhooks will be refused"
+        );
+        if std::env::var_os("ADMIN_TOKEN").is_none() && roles.api {
+            tracing::info!(
+                console = format!("http://localhost:{}/admin", config.port),
+                token_file = %adapters::config::DevTokens::admin_token_path(dir).display(),
+                "the admin console: sign in with the admin token kept in token_file"
+            );
+        }
+    }
+    let running = start(config, roles).await?;
+    running.run_until(shutdown_signal()).await
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -283,6 +283,7 @@ async fn remove(config: &Config, server: &str, database: &str) {
         }
     }
     drop_database(server, database).await;
+    drop_database(server, &format!("{database}_bare")).await;
 }
 
 async fn drop_database(server: &str, name: &str) {
@@ -501,8 +502,23 @@ impl TestApp {
     /// Runs `bella admin …` against this app (its database, Redis and RabbitMQ namespace):
     /// (success, stdout, stderr).
     pub async fn bella_admin(&self, args: &[&str]) -> (bool, String, String) {
+        self.bella_admin_with(&[], args).await
+    }
+
+    /// A second database on the test's server that no `bella migrate` has prepared (it has no
+    /// tables), dropped with the app: its URL.
+    pub async fn bare_database(&self) -> String {
+        let name = format!("{}_bare", self.database);
+        let statement = format!("create database \"{name}\"");
+        sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&self.pool).await.expect("create a bare database");
+        format!("{}/{name}", self.database_server)
+    }
+
+    /// Runs `bella admin …` as [`TestApp::bella_admin`] does, with some variables changed.
+    pub async fn bella_admin_with(&self, changed: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
         let mut command = tokio::process::Command::new(process::bella_binary());
         command.arg("admin").args(args).env_clear().envs(&self.env).stdin(std::process::Stdio::null());
+        command.envs(changed.iter().copied());
         for key in ["PATH", "HOME", "USER"] {
             if let Some(value) = std::env::var_os(key) {
                 command.env(key, value);

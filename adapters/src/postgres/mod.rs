@@ -78,6 +78,31 @@ async fn ensure_database(options: &PgConnectOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses a database whose schema is not this build's: one that `bella migrate` has not brought
+/// up to date, or one that a newer Bella migrated further. Tools that only read and change rows
+/// (`bella admin`) call this instead of migrating: changing the schema is `bella migrate`'s job.
+pub async fn require_migrated(pool: &PgPool) -> anyhow::Result<()> {
+    let expected = MIGRATOR.iter().filter(|m| m.migration_type.is_up_migration()).map(|m| m.version).max().unwrap_or(0);
+    let table: Option<String> =
+        sqlx::query_scalar("select to_regclass('_sqlx_migrations')::text").fetch_one(pool).await?;
+    let applied: Option<i64> = match table {
+        Some(_) => {
+            sqlx::query_scalar("select max(version) from _sqlx_migrations where success").fetch_one(pool).await?
+        }
+        None => None,
+    };
+    match applied {
+        Some(version) if version == expected => Ok(()),
+        Some(version) if version > expected => anyhow::bail!(
+            "the database is at migration {version}, newer than this bella (migration {expected}): use the newer bella"
+        ),
+        Some(version) => anyhow::bail!(
+            "the database is at migration {version}, this bella needs {expected}: run `bella migrate` first"
+        ),
+        None => anyhow::bail!("the database has no Bella schema: run `bella migrate` first"),
+    }
+}
+
 /// Applies every migration not yet applied, without the statement timeout (a migration of a
 /// big table may take its time), on one connection.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {

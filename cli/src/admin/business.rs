@@ -1,12 +1,82 @@
 //! `bella admin business list|show|create|edit`: the business profile.
 
+// Printing to standard output is what a command-line tool is for.
+#![allow(clippy::print_stdout)]
+
 use adapters::admin::businesses::Changes;
+use adapters::admin::{self, Actor};
 use adapters::postgres::businesses::{self, Business};
 use anyhow::Context as _;
 use chrono::NaiveDate;
 use sqlx::PgPool;
 use workflows::holidays::{self, Province};
 use workflows::{E164, Language};
+
+/// `bella admin business …`
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// List the businesses.
+    List,
+    /// Show one business: an id, its number, or `default`.
+    Show { business: String },
+    /// Create a business (unset fields take the defaults: Mon-Fri 09:00-17:00, America/Toronto,
+    /// ON, 30 minutes, one resource, English).
+    Create {
+        #[command(flatten)]
+        fields: Fields,
+        /// Why, for the audit log.
+        #[arg(long, default_value = "new business")]
+        reason: String,
+    },
+    /// Change some fields of a business: an id, its number, or `default`.
+    Edit {
+        business: String,
+        #[command(flatten)]
+        fields: Fields,
+        /// Why, for the audit log.
+        #[arg(long, default_value = "profile edited")]
+        reason: String,
+    },
+}
+
+/// Runs `bella admin business …` as the command line's operator.
+pub async fn run(pool: &PgPool, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::List => {
+            for business in businesses::load_all(pool).await? {
+                println!("{}", line(&business));
+            }
+        }
+        Command::Show { business } => {
+            print!("{}", describe(&find(pool, &business).await?));
+        }
+        Command::Create { fields, reason } => {
+            let changes = fields.changes(&[]);
+            if changes.name.is_none() {
+                anyhow::bail!("--name is required to create a business");
+            }
+            let saved = admin::businesses::create(pool, &Actor::cli(), &changes, &reason).await?;
+            println!("created business {} (audit #{})", saved.id, saved.outcome.audit_id);
+            print!("{}", describe(&find(pool, &saved.id.to_string()).await?));
+        }
+        Command::Edit { business, fields, reason } => {
+            let current = find(pool, &business).await?;
+            let changes = fields.changes(&current.own_holidays);
+            let id = current.profile.id.to_string();
+            let saved = admin::businesses::edit(pool, &Actor::cli(), &id, &changes, &reason).await?;
+            if saved.outcome.affected == 0 {
+                println!("business {id}: {} (audit #{})", saved.outcome.message, saved.outcome.audit_id);
+            } else {
+                println!(
+                    "updated business {id} (audit #{}; running servers pick it up within 30 seconds)",
+                    saved.outcome.audit_id
+                );
+            }
+            print!("{}", describe(&find(pool, &id).await?));
+        }
+    }
+    Ok(())
+}
 
 /// The fields of a profile, each optional when editing.
 #[derive(Debug, Clone, Default, clap::Args)]

@@ -515,3 +515,26 @@ async fn token_names_cannot_pass_for_another_holder() {
     assert!(first.is_some());
     assert_eq!(first, second, "last_used_at was written again within the minute");
 }
+
+/// `bella admin` reads and changes rows; changing the schema is `bella migrate`'s job. Pointed at
+/// a database that was never migrated, it says what to run and leaves the database as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bella_admin_asks_for_bella_migrate_and_leaves_the_schema_alone() {
+    let app = spawn_app().await;
+    let bare = app.bare_database().await;
+    let (ok, _, stderr) = app.bella_admin_with(&[("DATABASE_URL", &bare)], &["appointments", "list"]).await;
+    assert!(!ok, "bella admin succeeded on a database without a schema");
+    assert!(stderr.contains("run `bella migrate` first"), "{stderr}");
+    let pool = adapters::postgres::connect(&bare, 1).await.unwrap();
+    let tables: i64 =
+        sqlx::query_scalar("select count(*) from information_schema.tables where table_schema = 'public'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    pool.close().await;
+    assert_eq!(tables, 0, "bella admin created tables");
+    // The migrated database of the same app is served as before.
+    let (ok, stdout, stderr) = app.bella_admin(&["appointments", "list"]).await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("(none)"), "{stdout}");
+}

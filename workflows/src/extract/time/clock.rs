@@ -167,7 +167,7 @@ impl Parser {
         Some(clock(0, 0, Some(Meridiem::Am)))
     }
 
-    /// "two thirty [pm]", "eleven forty-five", "2 30".
+    /// "two thirty", "two thirty pm", "eleven forty-five", "2 30".
     fn hour_and_minutes(&mut self) -> Option<TimeSpec> {
         let (i, h, m) = (0..self.len().saturating_sub(1)).find_map(|i| match (self.get(i), self.get(i + 1)) {
             (Some(Tok::Num(h)), Some(Tok::Num(m))) if (1..=23).contains(&h) && (10..=59).contains(&m) => {

@@ -22,20 +22,9 @@ impl Turn<'_, '_> {
             Stage::Asking { field } => Some(field),
             _ => None,
         };
-        let mut progress = false;
-
         if asking == Some(Field::LookupPhone) {
-            let source = if digits.is_empty() { speech } else { digits };
-            let digits_heard = extract::spoken_digits(source);
-            return match E164::north_american(&digits_heard).or_else(|_| extract::callback_number(source)) {
-                Ok(phone) => {
-                    self.session.misses = 0;
-                    self.with_effect(Next::Listen { expect: Expect::Open }, Effect::LookUp { phone })
-                }
-                Err(problem) => self.phone_problem(problem, !digits.is_empty()),
-            };
+            return self.look_up(speech, digits);
         }
-
         if stage == Stage::WhatToChange
             && let Some(field) = mentioned_field(speech)
         {
@@ -44,47 +33,13 @@ impl Turn<'_, '_> {
             return self.next_question();
         }
 
-        // Name: spelled when asked to spell; introduced anywhere; or the whole answer.
-        let name = match asking {
-            Some(Field::SpelledName) => spelling::spelled_name(speech).or_else(|| extract::answered_name(speech)),
-            Some(Field::Name) => extract::answered_name(speech).or_else(|| spelling::spelled_name(speech)),
-            _ => extract::introduced_name(speech),
-        };
-        if let Some(name) = name {
-            let thanks = self.p().thanks_name(&name);
-            self.say.push(thanks);
-            self.session.draft.name = Some(name);
-            progress = true;
+        let mut progress = self.take_name(asking, speech);
+        match self.take_phone(asking, speech, digits) {
+            Ok(taken) => progress |= taken,
+            Err(problem) => return self.phone_problem(problem, !digits.is_empty()),
         }
-
-        // Phone: when asked, or when the caller volunteers ten digits.
-        let keyed = !digits.is_empty();
-        let volunteered = extract::spoken_digits(speech).len() >= 10;
-        if asking == Some(Field::Phone) || keyed && digits.len() >= 10 || volunteered {
-            let source = if keyed { digits } else { speech };
-            match extract::callback_number(source) {
-                Ok(number) => {
-                    self.session.draft.phone = Some(number);
-                    progress = true;
-                }
-                Err(problem) if asking == Some(Field::Phone) => return self.phone_problem(problem, keyed),
-                Err(_) => {}
-            }
-        }
-
-        // Caller ID offered: yes or no.
-        if stage == Stage::ConfirmCallerId && self.session.draft.phone.is_none() {
-            match extract::answer(speech, digits) {
-                Answer::Yes => {
-                    self.session.draft.phone = self.session.caller_id.clone();
-                    progress = true;
-                }
-                Answer::No => {
-                    self.session.draft.caller_id_declined = true;
-                    progress = true;
-                }
-                Answer::Unclear => {}
-            }
+        if stage == Stage::ConfirmCallerId {
+            progress |= self.take_caller_id(speech, digits);
         }
 
         // Time.
@@ -110,6 +65,67 @@ impl Turn<'_, '_> {
         }
         self.session.misses = 0;
         self.next_question()
+    }
+
+    /// The number an existing booking was made with: look it up, or say why it cannot be used.
+    fn look_up(self, speech: &str, digits: &str) -> Reply {
+        let source = if digits.is_empty() { speech } else { digits };
+        let digits_heard = extract::spoken_digits(source);
+        match E164::north_american(&digits_heard).or_else(|_| extract::callback_number(source)) {
+            Ok(phone) => {
+                self.session.misses = 0;
+                self.with_effect(Next::Listen { expect: Expect::Open }, Effect::LookUp { phone })
+            }
+            Err(problem) => self.phone_problem(problem, !digits.is_empty()),
+        }
+    }
+
+    /// Name: spelled when asked to spell; introduced anywhere; or the whole answer when asked.
+    /// `true` when a name was taken.
+    fn take_name(&mut self, asking: Option<Field>, speech: &str) -> bool {
+        let name = match asking {
+            Some(Field::SpelledName) => spelling::spelled_name(speech).or_else(|| extract::answered_name(speech)),
+            Some(Field::Name) => extract::answered_name(speech).or_else(|| spelling::spelled_name(speech)),
+            _ => extract::introduced_name(speech),
+        };
+        let Some(name) = name else { return false };
+        let thanks = self.p().thanks_name(&name);
+        self.say.push(thanks);
+        self.session.draft.name = Some(name);
+        true
+    }
+
+    /// Phone: when asked, or when the caller volunteers ten digits. `Ok(true)` when a number was
+    /// taken; the problem with it when one was asked for and cannot be used.
+    fn take_phone(&mut self, asking: Option<Field>, speech: &str, digits: &str) -> Result<bool, PhoneProblem> {
+        let keyed = !digits.is_empty();
+        let volunteered = extract::spoken_digits(speech).len() >= 10;
+        if !(asking == Some(Field::Phone) || keyed && digits.len() >= 10 || volunteered) {
+            return Ok(false);
+        }
+        let source = if keyed { digits } else { speech };
+        match extract::callback_number(source) {
+            Ok(number) => {
+                self.session.draft.phone = Some(number);
+                Ok(true)
+            }
+            Err(problem) if asking == Some(Field::Phone) => Err(problem),
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// The caller ID offered as the number, unless a number was just given: yes or no.
+    /// `true` when the caller answered.
+    fn take_caller_id(&mut self, speech: &str, digits: &str) -> bool {
+        if self.session.draft.phone.is_some() {
+            return false;
+        }
+        match extract::answer(speech, digits) {
+            Answer::Yes => self.session.draft.phone = self.session.caller_id.clone(),
+            Answer::No => self.session.draft.caller_id_declined = true,
+            Answer::Unclear => return false,
+        }
+        true
     }
 
     /// An answer the rules could not use. The second in a row to a name or a time goes to the

@@ -97,65 +97,10 @@ pub fn spelled(speech: &str) -> Option<String> {
             (Some("as"), Some("in")) if words.get(i + 3).is_some() => 3,
             _ => 0,
         };
-        // Two-word letters and marks.
-        match (fold_accents(word).as_str(), next.map(fold_accents).as_deref()) {
-            ("double", Some("u" | "you" | "v" | "ve" | "vee")) => {
-                out.push('w');
-                letters += 1;
-                i += 2;
-                continue;
-            }
-            ("i", Some("grec")) => {
-                out.push('y');
-                letters += 1;
-                i += 2;
-                continue;
-            }
-            ("trait", Some("d'union" | "union")) => {
-                out.push('-');
-                i += 2;
-                continue;
-            }
-            ("accent", Some(kind)) => {
-                if let Some(last) = out.pop() {
-                    out.push(accented(last, kind));
-                }
-                i += 2;
-                continue;
-            }
-            ("cedille", _) => {
-                if out.ends_with('c') {
-                    out.pop();
-                    out.push('ç');
-                }
-                i += 1;
-                continue;
-            }
-            ("double", Some(_)) => {
-                if let Some(c) = next.and_then(letter) {
-                    out.push(c);
-                    out.push(c);
-                    letters += 2;
-                    i += 2;
-                    continue;
-                }
-            }
-            ("tiret" | "dash" | "hyphen", _) => {
-                out.push('-');
-                i += 1;
-                continue;
-            }
-            ("apostrophe", _) => {
-                out.push('\'');
-                i += 1;
-                continue;
-            }
-            ("espace" | "space", _) => {
-                out.push(' ');
-                i += 1;
-                continue;
-            }
-            _ => {}
+        if let Some((used, added)) = letters_and_marks(word, next, &mut out) {
+            letters += added;
+            i += used;
+            continue;
         }
         if let Some(c) = letter(word) {
             out.push(c);
@@ -173,6 +118,58 @@ pub fn spelled(speech: &str) -> Option<String> {
         return None;
     }
     Some(out.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+/// Two-word letters ("double u", "i grec", a doubled letter) and the marks that are not letters
+/// (hyphen, apostrophe, space, an accent on the letter before), written to `out`. Returns the
+/// words used and the letters added, or `None` when `word` is neither.
+fn letters_and_marks(word: &str, next: Option<&str>, out: &mut String) -> Option<(usize, usize)> {
+    match (fold_accents(word).as_str(), next.map(fold_accents).as_deref()) {
+        ("double", Some("u" | "you" | "v" | "ve" | "vee")) => {
+            out.push('w');
+            Some((2, 1))
+        }
+        ("i", Some("grec")) => {
+            out.push('y');
+            Some((2, 1))
+        }
+        ("trait", Some("d'union" | "union")) => {
+            out.push('-');
+            Some((2, 0))
+        }
+        ("accent", Some(kind)) => {
+            if let Some(last) = out.pop() {
+                out.push(accented(last, kind));
+            }
+            Some((2, 0))
+        }
+        ("cedille", _) => {
+            if out.ends_with('c') {
+                out.pop();
+                out.push('ç');
+            }
+            Some((1, 0))
+        }
+        ("double", Some(_)) => {
+            let c = next.and_then(letter)?;
+            out.push(c);
+            out.push(c);
+            Some((2, 2))
+        }
+        ("tiret" | "dash" | "hyphen", _) => {
+            out.push('-');
+            Some((1, 0))
+        }
+        ("apostrophe", _) => {
+            out.push('\'');
+            Some((1, 0))
+        }
+        ("espace" | "space", _) => {
+            out.push(' ');
+            Some((1, 0))
+        }
+        _ => None,
+    }
 }
 
 fn split_hyphenated(word: &str) -> Vec<String> {

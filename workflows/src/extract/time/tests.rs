@@ -1,0 +1,175 @@
+//! The grammar by example: what callers said and what it must read as, in both languages.
+
+use super::*;
+use chrono::Weekday::*;
+
+fn clock(hour: u32, minute: u32, meridiem: Option<Meridiem>) -> Option<TimeSpec> {
+    Some(TimeSpec::Clock { hour, minute, meridiem })
+}
+fn p(s: &str) -> TimeRequest {
+    parse(s, Language::En, false).unwrap_or_else(|| panic!("no time in {s:?}"))
+}
+const PM: Option<Meridiem> = Some(Meridiem::Pm);
+const AM: Option<Meridiem> = Some(Meridiem::Am);
+
+#[test]
+fn the_old_systems_failures() {
+    assert_eq!(p("tomorrow at two PM"), TimeRequest { date: Some(DateSpec::Tomorrow), time: clock(2, 0, PM) });
+    assert_eq!(p("tomorrow at 2"), TimeRequest { date: Some(DateSpec::Tomorrow), time: clock(2, 0, None) });
+    assert_eq!(
+        p("next Tuesday at 3"),
+        TimeRequest {
+            date: Some(DateSpec::Weekday { day: Tue, which: WeekdayWhich::NextWeek }),
+            time: clock(3, 0, None)
+        }
+    );
+    assert_eq!(p("half past two").time, clock(2, 30, None));
+    assert_eq!(p("tomorrow morning").time, Some(TimeSpec::Part { part: DayPart::Morning }));
+    assert_eq!(
+        p("next week on Wednesday at 11 a.m."),
+        TimeRequest {
+            date: Some(DateSpec::Weekday { day: Wed, which: WeekdayWhich::NextWeek }),
+            time: clock(11, 0, AM)
+        }
+    );
+}
+
+#[test]
+fn clock_times() {
+    assert_eq!(p("at 2:30 pm").time, clock(2, 30, PM));
+    assert_eq!(p("two thirty").time, clock(2, 30, None));
+    assert_eq!(p("quarter to four").time, clock(3, 45, None));
+    assert_eq!(p("quarter past ten in the morning").time, clock(10, 15, AM));
+    assert_eq!(p("ten to one").time, clock(12, 50, None));
+    assert_eq!(p("3pm").time, clock(3, 0, PM));
+    assert_eq!(p("three o'clock").time, clock(3, 0, None));
+    assert_eq!(p("noon").time, clock(12, 0, PM));
+    assert_eq!(p("at 14").time, clock(14, 0, None));
+    assert_eq!(p("two in the afternoon").time, clock(2, 0, PM));
+    assert_eq!(p("eleven oh five").time, clock(11, 5, None));
+    assert_eq!(parse("two", Language::En, true).unwrap().time, clock(2, 0, None));
+    assert_eq!(parse("two", Language::En, false), None);
+}
+
+#[test]
+fn dates() {
+    assert_eq!(p("today").date, Some(DateSpec::Today));
+    assert_eq!(p("the day after tomorrow").date, Some(DateSpec::AfterTomorrow));
+    assert_eq!(p("Tuesday at two").date, Some(DateSpec::Weekday { day: Tue, which: WeekdayWhich::Coming }));
+    assert_eq!(p("this coming Friday").date, Some(DateSpec::Weekday { day: Fri, which: WeekdayWhich::Coming }));
+    assert_eq!(p("Thursday next week").date, Some(DateSpec::Weekday { day: Thu, which: WeekdayWhich::NextWeek }));
+    assert_eq!(p("in two weeks").date, Some(DateSpec::InDays { days: 14 }));
+    assert_eq!(p("in 3 days").date, Some(DateSpec::InDays { days: 3 }));
+    assert_eq!(p("in a week").date, Some(DateSpec::InDays { days: 7 }));
+    assert_eq!(p("March 3rd at 11").date, Some(DateSpec::MonthDay { month: 3, day: 3 }));
+    assert_eq!(p("March 3rd at 11").time, clock(11, 0, None));
+    assert_eq!(p("the 3rd of March").date, Some(DateSpec::MonthDay { month: 3, day: 3 }));
+    assert_eq!(p("december twenty first").date, Some(DateSpec::MonthDay { month: 12, day: 21 }));
+    assert_eq!(p("the 12th").date, Some(DateSpec::DayOfMonth { day: 12, weekday: None }));
+    assert_eq!(p("Thursday the 12th").date, Some(DateSpec::DayOfMonth { day: 12, weekday: Some(Thu) }));
+    assert_eq!(p("next week").date, Some(DateSpec::NextWeek));
+    assert_eq!(p("tonight").time, Some(TimeSpec::Part { part: DayPart::Evening }));
+}
+
+#[test]
+fn one_sentence_callers() {
+    let r = p("Hi, this is Marie Tremblay, I'd like Tuesday at two");
+    assert_eq!(r.date, Some(DateSpec::Weekday { day: Tue, which: WeekdayWhich::Coming }));
+    assert_eq!(r.time, clock(2, 0, None));
+}
+
+#[test]
+fn not_times() {
+    for s in ["yes", "Marie Tremblay", "may I book an appointment", "four one six five five five", "I want to march in"]
+    {
+        assert_eq!(parse(s, Language::En, false), None, "{s}");
+    }
+}
+
+fn fr(s: &str) -> TimeRequest {
+    parse(s, Language::Fr, false).unwrap_or_else(|| panic!("no time in {s:?}"))
+}
+
+#[test]
+fn french_dates() {
+    assert_eq!(fr("demain à 14 h"), TimeRequest { date: Some(DateSpec::Tomorrow), time: clock(14, 0, None) });
+    assert_eq!(fr("après-demain").date, Some(DateSpec::AfterTomorrow));
+    assert_eq!(fr("aujourd'hui").date, Some(DateSpec::Today));
+    assert_eq!(fr("mardi qui vient").date, Some(DateSpec::Weekday { day: Tue, which: WeekdayWhich::Coming }));
+    assert_eq!(fr("ce mardi").date, Some(DateSpec::Weekday { day: Tue, which: WeekdayWhich::Coming }));
+    assert_eq!(fr("lundi prochain").date, Some(DateSpec::Weekday { day: Mon, which: WeekdayWhich::NextWeek }));
+    assert_eq!(
+        fr("jeudi la semaine prochaine").date,
+        Some(DateSpec::Weekday { day: Thu, which: WeekdayWhich::NextWeek })
+    );
+    assert_eq!(
+        fr("la semaine prochaine jeudi").date,
+        Some(DateSpec::Weekday { day: Thu, which: WeekdayWhich::NextWeek })
+    );
+    assert_eq!(fr("la semaine prochaine").date, Some(DateSpec::NextWeek));
+    assert_eq!(fr("dans deux semaines").date, Some(DateSpec::InDays { days: 14 }));
+    assert_eq!(fr("dans quinze jours").date, Some(DateSpec::InDays { days: 14 }));
+    assert_eq!(fr("dans 3 jours").date, Some(DateSpec::InDays { days: 3 }));
+    assert_eq!(fr("le 3 mars").date, Some(DateSpec::MonthDay { month: 3, day: 3 }));
+    assert_eq!(fr("le premier décembre").date, Some(DateSpec::MonthDay { month: 12, day: 1 }));
+    assert_eq!(fr("le 1er décembre").date, Some(DateSpec::MonthDay { month: 12, day: 1 }));
+    assert_eq!(fr("le sept mars").date, Some(DateSpec::MonthDay { month: 3, day: 7 }));
+    assert_eq!(fr("jeudi le 12").date, Some(DateSpec::DayOfMonth { day: 12, weekday: Some(Thu) }));
+    assert_eq!(fr("le 12").date, Some(DateSpec::DayOfMonth { day: 12, weekday: None }));
+    assert_eq!(fr("la fin de semaine").date, Some(DateSpec::Weekday { day: Sat, which: WeekdayWhich::Coming }));
+    assert_eq!(fr("à soir").date, Some(DateSpec::Today));
+    assert_eq!(fr("à soir").time, Some(TimeSpec::Part { part: DayPart::Evening }));
+}
+
+#[test]
+fn french_clocks() {
+    let r = fr("mardi qui vient à 14 h 30");
+    assert_eq!(r.date, Some(DateSpec::Weekday { day: Tue, which: WeekdayWhich::Coming }));
+    assert_eq!(r.time, clock(14, 30, None));
+    assert_eq!(fr("à 14h30").time, clock(14, 30, None));
+    assert_eq!(fr("quatorze heures trente").time, clock(14, 30, None));
+    assert_eq!(fr("quatorze heures").time, clock(14, 0, None));
+    assert_eq!(fr("deux heures et quart").time, clock(2, 15, None));
+    assert_eq!(fr("trois heures et demie de l'après-midi").time, clock(3, 30, PM));
+    assert_eq!(fr("quatre heures moins quart").time, clock(3, 45, None));
+    assert_eq!(fr("quatre heures moins le quart").time, clock(3, 45, None));
+    assert_eq!(fr("dix heures moins dix").time, clock(9, 50, None));
+    assert_eq!(fr("neuf heures du matin").time, clock(9, 0, AM));
+    assert_eq!(fr("midi").time, clock(12, 0, PM));
+    assert_eq!(fr("midi et demi").time, clock(12, 30, None));
+    assert_eq!(fr("vers 10 h").time, clock(10, 0, None));
+}
+
+#[test]
+fn french_parts_of_day() {
+    assert_eq!(fr("en avant-midi").time, Some(TimeSpec::Part { part: DayPart::Morning }));
+    assert_eq!(fr("l'après-midi").time, Some(TimeSpec::Part { part: DayPart::Afternoon }));
+    assert_eq!(fr("après le dîner").time, Some(TimeSpec::Part { part: DayPart::EarlyAfternoon }));
+    assert_eq!(fr("en début d'après-midi").time, Some(TimeSpec::Part { part: DayPart::EarlyAfternoon }));
+    assert_eq!(fr("en fin de journée").time, Some(TimeSpec::Part { part: DayPart::LateAfternoon }));
+    assert_eq!(fr("en soirée").time, Some(TimeSpec::Part { part: DayPart::Evening }));
+    assert_eq!(fr("mardi matin").time, Some(TimeSpec::Part { part: DayPart::Morning }));
+    assert_eq!(fr("vendredi en après-midi").date, Some(DateSpec::Weekday { day: Fri, which: WeekdayWhich::Coming }));
+}
+
+#[test]
+fn holidays_by_name() {
+    use crate::holidays::HolidayName;
+    let r = p("Christmas Day at 10 AM");
+    assert_eq!(r.date, Some(DateSpec::Holiday { name: HolidayName::Christmas }));
+    assert_eq!(r.time, clock(10, 0, AM));
+    assert_eq!(fr("à Noël").date, Some(DateSpec::Holiday { name: HolidayName::Christmas }));
+    assert_eq!(fr("le lendemain de Noël").date, Some(DateSpec::Holiday { name: HolidayName::BoxingDay }));
+    assert_eq!(fr("la fête du Travail").date, Some(DateSpec::Holiday { name: HolidayName::LabourDay }));
+}
+
+#[test]
+fn english_idioms() {
+    assert_eq!(p("Tuesday next").date, Some(DateSpec::Weekday { day: Tue, which: WeekdayWhich::NextWeek }));
+    assert_eq!(p("this afternoon").date, Some(DateSpec::Today));
+    assert_eq!(p("this afternoon").time, Some(TimeSpec::Part { part: DayPart::Afternoon }));
+    assert_eq!(p("Friday after lunch").time, Some(TimeSpec::Part { part: DayPart::EarlyAfternoon }));
+    assert_eq!(p("end of day tomorrow").time, Some(TimeSpec::Part { part: DayPart::LateAfternoon }));
+    assert_eq!(p("first thing Monday").time, Some(TimeSpec::Part { part: DayPart::Morning }));
+    assert_eq!(p("in a couple of days").date, Some(DateSpec::InDays { days: 2 }));
+}

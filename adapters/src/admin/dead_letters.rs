@@ -23,6 +23,7 @@ use workflows::jobs::Job;
 
 use super::audit::{self, Entry};
 use super::{Actor, AdminError, Outcome, mask_phone_numbers};
+use crate::amqp::headers as amqp_headers;
 
 /// A dead letter as it left RabbitMQ.
 #[derive(Debug, Clone)]
@@ -34,16 +35,13 @@ pub struct Incoming<'a> {
     pub headers: BTreeMap<String, String>,
 }
 
-/// Our header naming one dead-lettering (set by the worker).
-pub const DEAD_ID_HEADER: &str = "x-bella-dead-id";
-
 /// Keeps a dead letter in PostgreSQL, once (a redelivered one is recognised by its key), and
 /// marks its workflow run dead-lettered. Returns whether it was new.
 pub async fn keep(pool: &PgPool, incoming: &Incoming<'_>) -> Result<bool, sqlx::Error> {
     let headers = &incoming.headers;
     // The worker names each dead-lettering; the broker's own (past the delivery limit) are told
     // apart by their x-death record.
-    let dead_key = match headers.get(DEAD_ID_HEADER) {
+    let dead_key = match headers.get(amqp_headers::DEAD_ID) {
         Some(id) => id.clone(),
         None => {
             let mut hash = Sha256::new();
@@ -54,7 +52,7 @@ pub async fn keep(pool: &PgPool, incoming: &Incoming<'_>) -> Result<bool, sqlx::
         }
     };
     let job: Option<Job> = serde_json::from_slice(incoming.payload).ok();
-    let (error_class, error) = match (headers.get("x-bella-error-class"), headers.get("x-bella-error")) {
+    let (error_class, error) = match (headers.get(amqp_headers::ERROR_CLASS), headers.get(amqp_headers::ERROR)) {
         (Some(class), error) => (Some(class.clone()), error.cloned()),
         (None, _) => {
             let reason = headers.get("x-first-death-reason").cloned().unwrap_or_else(|| "unknown".into());
@@ -64,9 +62,9 @@ pub async fn keep(pool: &PgPool, incoming: &Incoming<'_>) -> Result<bool, sqlx::
             )
         }
     };
-    let attempts = headers.get("x-bella-attempt").and_then(|a| a.parse::<i32>().ok()).unwrap_or(1);
+    let attempts = headers.get(amqp_headers::ATTEMPT).and_then(|a| a.parse::<i32>().ok()).unwrap_or(1);
     let dead_at = headers
-        .get("x-bella-dead-at")
+        .get(amqp_headers::DEAD_AT)
         .and_then(|s| s.parse::<i64>().ok())
         .and_then(|s| DateTime::from_timestamp(s, 0))
         .unwrap_or_else(Utc::now);

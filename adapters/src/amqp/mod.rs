@@ -6,10 +6,11 @@
 //! address (Amazon MQ's cluster endpoint, a load balancer) one URL is enough: every reconnection
 //! goes back through it to a node that is up.
 
+pub mod headers;
 mod publisher;
 pub mod topology;
 
-pub use publisher::{PUBLISHED_MS, PublishError, Publisher, job_properties};
+pub use publisher::{PublishError, Publisher, job_properties};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -33,15 +33,14 @@ pub enum PublishError {
     Encode(#[from] serde_json::Error),
 }
 
-/// The header carrying when a job was first published (Unix milliseconds), for the pickup
-/// latency the worker measures.
-pub const PUBLISHED_MS: &str = "x-bella-published-ms";
-
 /// The properties every job is published with, and its headers: when it was published and the
 /// trace it belongs to (the current span's).
 pub fn job_properties(job: &Job) -> BasicProperties {
     let mut headers = FieldTable::default();
-    headers.insert(ShortString::from(PUBLISHED_MS), AMQPValue::LongLongInt(chrono::Utc::now().timestamp_millis()));
+    headers.insert(
+        ShortString::from(super::headers::PUBLISHED_MS),
+        AMQPValue::LongLongInt(chrono::Utc::now().timestamp_millis()),
+    );
     crate::trace_context::inject(&mut headers);
     BasicProperties::default()
         .with_headers(headers)

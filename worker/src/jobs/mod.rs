@@ -9,6 +9,39 @@ pub mod repair_answer;
 pub mod reschedule_appointment;
 pub mod send_sms;
 
+use sqlx::PgPool;
+use workflows::jobs::{Job, JobOutcome};
+
+use crate::failpoints::Failpoints;
+use crate::llm::LanguageModel;
+use send_sms::Sending;
+
+/// What a job that ran leaves for the call that started it.
+#[derive(Debug)]
+pub enum Done {
+    /// The outcome the waiting call reads (a booking, a move, a cancellation, a repaired answer).
+    Answered(JobOutcome),
+    /// Nobody waits on the line for it (a text).
+    Unanswered,
+}
+
+/// Runs one job of any kind.
+pub async fn run(
+    job: &Job,
+    pool: &PgPool,
+    sending: &Sending,
+    model: Option<&LanguageModel>,
+    failpoints: &Failpoints,
+) -> Result<Done, JobError> {
+    match job {
+        Job::BookAppointmentV1(j) => book_appointment::run(pool, j).await.map(Done::Answered),
+        Job::RescheduleAppointmentV1(j) => reschedule_appointment::run(pool, j).await.map(Done::Answered),
+        Job::CancelAppointmentV1(j) => cancel_appointment::run(pool, j).await.map(Done::Answered),
+        Job::RepairAnswerV1(j) => repair_answer::run(pool, model, j).await.map(Done::Answered),
+        Job::SendSmsV1(j) => send_sms::run(pool, sending, failpoints, j).await.map(|_| Done::Unanswered),
+    }
+}
+
 /// How a failed job is treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {

@@ -44,8 +44,16 @@ pub struct Sending {
     pub fallback_from: Option<E164>,
 }
 
-/// Runs the job; its result is the ledger's final status.
+/// Runs the job, and counts its result (the ledger's final status) in the `SMS` metric.
 pub async fn run(pool: &PgPool, sending: &Sending, failpoints: &Failpoints, job: &SendSms) -> Result<String, JobError> {
+    let status = send(pool, sending, failpoints, job).await?;
+    tracing::info!(sms.status = status, "text message job done");
+    metrics::counter!(adapters::metrics::SMS, "status" => status.clone()).increment(1);
+    Ok(status)
+}
+
+/// Sends the text once; the result is the ledger's final status.
+async fn send(pool: &PgPool, sending: &Sending, failpoints: &Failpoints, job: &SendSms) -> Result<String, JobError> {
     let input = serde_json::to_value(job).map_err(JobError::retryable)?;
     let run = RunOf {
         kind: JobKind::SendSms,

@@ -190,6 +190,21 @@ struct AppointmentRow {
 pub async fn timeline(pool: &PgPool, call_sid: &str) -> Result<Vec<Event>, AdminError> {
     let call = CallSid::parse(call_sid.trim()).map_err(|e| AdminError::Invalid(e.to_string()))?;
     let call = call.as_str();
+    let mut events = turn_events(pool, call).await?;
+    events.extend(job_events(pool, call).await?);
+    events.extend(appointment_events(pool, call).await?);
+    events.extend(text_events(pool, call).await?);
+    events.extend(dead_letter_events(pool, call).await?);
+    events.extend(operator_events(pool, call).await?);
+    if events.is_empty() {
+        return Err(AdminError::NotFound(format!("nothing is recorded for call {call}")));
+    }
+    events.sort_by_key(|e| e.at);
+    Ok(events)
+}
+
+/// Each turn: what was heard (or keyed) and what Bella said.
+async fn turn_events(pool: &PgPool, call: &str) -> Result<Vec<Event>, AdminError> {
     let mut events = Vec::new();
     let turns: Vec<TurnRow> = sqlx::query_as(
         "select turn, at, heard, digits, stage, reply from call_turns where call_sid = $1 order by turn",
@@ -213,6 +228,12 @@ pub async fn timeline(pool: &PgPool, call_sid: &str) -> Result<Vec<Event>, Admin
             detail: json!({ "turn": turn, "heard": heard, "digits": digits, "said": said, "stage": stage }),
         });
     }
+    Ok(events)
+}
+
+/// The workflow runs of the call's jobs.
+async fn job_events(pool: &PgPool, call: &str) -> Result<Vec<Event>, AdminError> {
+    let mut events = Vec::new();
     let filter = super::workflows::Filter { call_sid: Some(call.to_owned()), ..Default::default() };
     for run in super::workflows::list(pool, &filter, 1_000).await? {
         let mut summary = format!("{} job {}", run.kind, run.status);
@@ -221,6 +242,12 @@ pub async fn timeline(pool: &PgPool, call_sid: &str) -> Result<Vec<Event>, Admin
         }
         events.push(Event { at: run.created_at, source: "job".into(), summary, detail: masked(&json!(run)) });
     }
+    Ok(events)
+}
+
+/// The appointments the call made.
+async fn appointment_events(pool: &PgPool, call: &str) -> Result<Vec<Event>, AdminError> {
+    let mut events = Vec::new();
     let appointments: Vec<AppointmentRow> = sqlx::query_as(
         "select created_at, reference, status, starts_at, appointment_id from appointments where call_sid = $1",
     )
@@ -235,6 +262,12 @@ pub async fn timeline(pool: &PgPool, call_sid: &str) -> Result<Vec<Event>, Admin
             detail: json!({ "appointment_id": id, "reference": reference, "status": status, "starts_at": starts_at }),
         });
     }
+    Ok(events)
+}
+
+/// The texts sent about the call.
+async fn text_events(pool: &PgPool, call: &str) -> Result<Vec<Event>, AdminError> {
+    let mut events = Vec::new();
     let texts: Vec<(DateTime<Utc>, String, String, String)> = sqlx::query_as(
         "select created_at, kind, status, to_phone from sms_messages where call_sid = $1 order by created_at",
     )
@@ -250,6 +283,12 @@ pub async fn timeline(pool: &PgPool, call_sid: &str) -> Result<Vec<Event>, Admin
             detail: json!({ "kind": kind, "status": status, "to": to }),
         });
     }
+    Ok(events)
+}
+
+/// Its jobs' dead letters.
+async fn dead_letter_events(pool: &PgPool, call: &str) -> Result<Vec<Event>, AdminError> {
+    let mut events = Vec::new();
     let filter = super::dead_letters::Filter {
         call_sid: Some(call.to_owned()),
         status: Some("any".into()),
@@ -263,6 +302,12 @@ pub async fn timeline(pool: &PgPool, call_sid: &str) -> Result<Vec<Event>, Admin
             detail: masked(&json!(letter)),
         });
     }
+    Ok(events)
+}
+
+/// What operators did about the call, its runs or its dead letters.
+async fn operator_events(pool: &PgPool, call: &str) -> Result<Vec<Event>, AdminError> {
+    let mut events = Vec::new();
     let actions: Vec<(DateTime<Utc>, String, String, String, String)> = sqlx::query_as(
         "select at, actor, action, reason, result from audit_log
           where target->>'call_sid' = $1
@@ -281,9 +326,5 @@ pub async fn timeline(pool: &PgPool, call_sid: &str) -> Result<Vec<Event>, Admin
             detail: json!({ "actor": actor, "action": action, "reason": reason, "result": result }),
         });
     }
-    if events.is_empty() {
-        return Err(AdminError::NotFound(format!("nothing is recorded for call {call}")));
-    }
-    events.sort_by_key(|e| e.at);
     Ok(events)
 }

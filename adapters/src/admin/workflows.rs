@@ -238,6 +238,76 @@ async fn lock_run(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> Result<RunRow
     row.ok_or_else(|| AdminError::NotFound(format!("no workflow run {id}")))
 }
 
+/// What resuming a run does, decided from the run, its first failed step and the edits alone
+/// ([`plan`]); [`resume`] carries it out in the run's transaction.
+#[derive(Debug)]
+enum Plan {
+    /// Nothing to do, and why (recorded as affecting nothing).
+    Unchanged(&'static str),
+    /// A text to send again (`ledger_key`), from the run's failed text step `step` if it is a
+    /// text step of another job rather than a text job itself.
+    Text { ledger_key: String, step: Option<String> },
+    /// The job again, as edited, from its failed step (or the start).
+    Rerun { input: Value, job: Job, from: String },
+}
+
+/// Decides a resume. Refuses edits to a run that is going, edits a text step cannot take, and a
+/// job this release cannot decode.
+fn plan(
+    id: Uuid,
+    run: &RunRow,
+    failed_step: Option<(String, Option<Value>)>,
+    edits: &BTreeMap<String, String>,
+) -> Result<Plan, AdminError> {
+    if matches!(run.status.as_str(), "running" | "retrying") {
+        if edits.is_empty() {
+            return Ok(Plan::Unchanged("already running: nothing to resume"));
+        }
+        return Err(AdminError::Conflict(format!(
+            "run {id} is {}: wait for it to end (or cancel it) before editing it",
+            run.status
+        )));
+    }
+    if run.kind == "send_sms" {
+        return Ok(Plan::Text { ledger_key: run.key.clone(), step: None });
+    }
+    if let Some((step, input)) = failed_step.as_ref().filter(|(step, _)| step.starts_with("sms_")) {
+        if edits.keys().any(|k| k != "phone") {
+            return Err(AdminError::Invalid(format!(
+                "run {id} failed at its text ({step}); only the phone number can be edited there"
+            )));
+        }
+        let ledger_key = input
+            .as_ref()
+            .and_then(|i| i.get("ledger_key"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| AdminError::Conflict(format!("step {step} does not name its text message")))?;
+        return Ok(Plan::Text { ledger_key: ledger_key.to_owned(), step: Some(step.clone()) });
+    }
+    if run.status == "completed" {
+        return Ok(Plan::Unchanged("nothing failed: nothing to resume"));
+    }
+    let input = if edits.is_empty() { run.input.clone() } else { edit(&run.input, edits)? };
+    let job: Job = serde_json::from_value(input.clone())
+        .map_err(|e| AdminError::Conflict(format!("run {id}'s job cannot be decoded by this release: {e}")))?;
+    let from = failed_step.map_or_else(|| "the start".to_owned(), |(step, _)| step);
+    Ok(Plan::Rerun { input, job, from })
+}
+
+/// The first step of a run that failed, in workflow order, with its input.
+async fn first_failed_step(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+) -> Result<Option<(String, Option<Value>)>, sqlx::Error> {
+    sqlx::query_as(
+        "select step, input from workflow_steps where workflow_run_id = $1 and status = 'failed'
+          order by position limit 1",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
 /// Resumes a run from its failed step, after applying `edits` to its job. Resuming a run that is
 /// already going again, or that has nothing left to do, changes nothing.
 pub async fn resume(
@@ -252,79 +322,24 @@ pub async fn resume(
     let mut tx = pool.begin().await?;
     let run = lock_run(&mut tx, id).await?;
     let target = json!({ "workflow_run_id": id, "kind": run.kind, "edits": edits.keys().collect::<Vec<_>>() });
-    match run.status.as_str() {
-        "running" | "retrying" if edits.is_empty() => {
-            let outcome = record_resume(&mut tx, actor, &target, &why, 0, "already running: nothing to resume").await?;
+    let failed_step = first_failed_step(&mut tx, id).await?;
+    let result = match plan(id, &run, failed_step, edits)? {
+        Plan::Unchanged(message) => {
+            let outcome = record_resume(&mut tx, actor, &target, &why, 0, message).await?;
             tx.commit().await?;
             return Ok(outcome);
         }
-        "running" | "retrying" => {
-            return Err(AdminError::Conflict(format!(
-                "run {id} is {}: wait for it to end (or cancel it) before editing it",
-                run.status
-            )));
+        Plan::Text { ledger_key, step } => {
+            let result = resume_text(&mut tx, &ledger_key, run.call_sid.as_deref(), run.business, edits).await?;
+            if let Some(step) = step.filter(|_| result.is_some()) {
+                restart_step(&mut tx, id, &step).await?;
+            }
+            result
         }
-        _ => {}
-    }
-    // The first step that failed, in workflow order.
-    let failed_step: Option<(String, Option<Value>)> = sqlx::query_as(
-        "select step, input from workflow_steps where workflow_run_id = $1 and status = 'failed'
-          order by position limit 1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let text_step = failed_step.as_ref().filter(|(step, _)| step.starts_with("sms_"));
-    let result = if run.kind == "send_sms" {
-        resume_text(&mut tx, &run.key, run.call_sid.as_deref(), run.business, edits).await?
-    } else if let Some((step, input)) = text_step {
-        if edits.keys().any(|k| k != "phone") {
-            return Err(AdminError::Invalid(format!(
-                "run {id} failed at its text ({step}); only the phone number can be edited there"
-            )));
+        Plan::Rerun { input, job, from } => {
+            rerun(&mut tx, id, &run.key, &input, actor, &why).await?;
+            Some((job, format!("resumed from {from}")))
         }
-        let ledger_key = input
-            .as_ref()
-            .and_then(|i| i.get("ledger_key"))
-            .and_then(Value::as_str)
-            .ok_or_else(|| AdminError::Conflict(format!("step {step} does not name its text message")))?
-            .to_owned();
-        let result = resume_text(&mut tx, &ledger_key, run.call_sid.as_deref(), run.business, edits).await?;
-        if result.is_some() {
-            sqlx::query(
-                "update workflow_steps set status = 'running', finished_at = null
-                  where workflow_run_id = $1 and step = $2",
-            )
-            .bind(id)
-            .bind(step)
-            .execute(&mut *tx)
-            .await?;
-        }
-        result
-    } else if run.status == "completed" {
-        None
-    } else {
-        let input = if edits.is_empty() { run.input.clone() } else { edit(&run.input, edits)? };
-        let job: Job = serde_json::from_value(input.clone())
-            .map_err(|e| AdminError::Conflict(format!("run {id}'s job cannot be decoded by this release: {e}")))?;
-        sqlx::query(
-            "update workflow_runs set status = 'retrying', input = $2, updated_at = now() where workflow_run_id = $1",
-        )
-        .bind(id)
-        .bind(&input)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "update dead_letters set status = 'retried', resolved_at = now(), resolved_by = $2, resolution = $3
-              where job_key = $1 and status = 'dead'",
-        )
-        .bind(&run.key)
-        .bind(&actor.name)
-        .bind(format!("workflow resumed: {why}"))
-        .execute(&mut *tx)
-        .await?;
-        let from = failed_step.map_or_else(|| "the start".to_owned(), |(step, _)| step);
-        Some((job, format!("resumed from {from}")))
     };
     let Some((job, message)) = result else {
         let outcome = record_resume(&mut tx, actor, &target, &why, 0, "nothing failed: nothing to resume").await?;
@@ -340,6 +355,46 @@ pub async fn resume(
     crate::postgres::outbox::enqueue_as(&mut tx, &format!("resume:{}", outcome.audit_id), &job).await?;
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// A failed text step of a run, going again.
+async fn restart_step(tx: &mut Transaction<'_, Postgres>, id: Uuid, step: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update workflow_steps set status = 'running', finished_at = null where workflow_run_id = $1 and step = $2",
+    )
+    .bind(id)
+    .bind(step)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A run going again with `input`; its dead letters resolved as retried.
+async fn rerun(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+    key: &str,
+    input: &Value,
+    actor: &Actor,
+    why: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update workflow_runs set status = 'retrying', input = $2, updated_at = now() where workflow_run_id = $1",
+    )
+    .bind(id)
+    .bind(input)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "update dead_letters set status = 'retried', resolved_at = now(), resolved_by = $2, resolution = $3
+          where job_key = $1 and status = 'dead'",
+    )
+    .bind(key)
+    .bind(&actor.name)
+    .bind(format!("workflow resumed: {why}"))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 async fn record_resume(
@@ -475,4 +530,60 @@ pub async fn cancel(pool: &PgPool, actor: &Actor, id: Uuid, why: &str) -> Result
     let outcome = audit::outcome(&mut *tx, &entry).await?;
     tx.commit().await?;
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(kind: &str, status: &str) -> RunRow {
+        RunRow {
+            kind: kind.into(),
+            key: format!("{kind}:CA1#1"),
+            status: status.into(),
+            input: json!({}),
+            call_sid: Some("CA1".into()),
+            business: None,
+        }
+    }
+
+    fn edits(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn a_run_that_is_going_is_left_alone_and_not_edited() {
+        let id = Uuid::nil();
+        let plan = plan(id, &run("book_appointment", "retrying"), None, &edits(&[])).unwrap();
+        assert!(matches!(plan, Plan::Unchanged("already running: nothing to resume")), "{plan:?}");
+        let refused = plan_error(plan_for("running", &[("name", "Ann")]));
+        assert!(refused.contains("wait for it to end"), "{refused}");
+    }
+
+    #[test]
+    fn a_failed_text_step_takes_only_a_new_phone_number() {
+        let step = Some(("sms_confirmation".to_owned(), Some(json!({ "ledger_key": "sms:CA1" }))));
+        let run = run("book_appointment", "failed");
+        let refused = plan(Uuid::nil(), &run, step.clone(), &edits(&[("name", "Ann")])).unwrap_err().to_string();
+        assert!(refused.contains("only the phone number"), "{refused}");
+        let planned = plan(Uuid::nil(), &run, step, &edits(&[("phone", "+14165550100")])).unwrap();
+        assert!(
+            matches!(&planned, Plan::Text { ledger_key, step: Some(step) } if ledger_key == "sms:CA1" && step == "sms_confirmation"),
+            "{planned:?}"
+        );
+    }
+
+    #[test]
+    fn a_completed_run_has_nothing_to_resume() {
+        let plan = plan(Uuid::nil(), &run("book_appointment", "completed"), None, &edits(&[])).unwrap();
+        assert!(matches!(plan, Plan::Unchanged("nothing failed: nothing to resume")), "{plan:?}");
+    }
+
+    fn plan_for(status: &str, pairs: &[(&str, &str)]) -> Result<Plan, AdminError> {
+        plan(Uuid::nil(), &run("book_appointment", status), None, &edits(pairs))
+    }
+
+    fn plan_error(result: Result<Plan, AdminError>) -> String {
+        result.unwrap_err().to_string()
+    }
 }

@@ -191,7 +191,12 @@ pub async fn collect(services: &Services, names: &Namespace) {
     }
     let pending = crate::redis::Pending::new(services.redis.clone(), names.clone());
     for kind in JobKind::ALL {
-        match tokio::time::timeout(COLLECT_WAIT, pending.oldest_age(kind, &services.pool)).await {
+        match tokio::time::timeout(
+            COLLECT_WAIT,
+            pending.oldest_age(kind, crate::postgres::runs::ended_in(&services.pool)),
+        )
+        .await
+        {
             Ok(Ok(age)) => metrics::gauge!(OLDEST_JOB_SECONDS, "kind" => kind.name()).set(age.as_secs_f64()),
             Ok(Err(error)) => {
                 tracing::warn!(error = format!("{error:#}"), "could not measure the oldest job");

@@ -46,6 +46,26 @@ impl JobKind {
             Self::RepairAnswer => "repair_answer",
         }
     }
+
+    /// The kind named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+}
+
+/// A text that names no job kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown job kind {0:?}: book_appointment, reschedule_appointment, cancel_appointment, send_sms or repair_answer"
+)]
+pub struct UnknownKind(pub String);
+
+impl TryFrom<String> for JobKind {
+    type Error = UnknownKind;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        Self::from_name(&name).ok_or(UnknownKind(name))
+    }
 }
 
 /// How a kind of job is retried when it fails with a retryable error.

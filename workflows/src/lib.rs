@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod phone;
 pub mod privacy;
 pub mod repair;
+pub mod runs;
 pub mod schedule;
 pub mod sms;
 pub mod speech;

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::PgPool;
 use workflows::jobs::JobKind;
+use workflows::runs::RunStatus;
 
 use super::audit::{self, Entry};
 use super::{Actor, AdminError, Outcome};
@@ -201,9 +202,13 @@ pub async fn stats(ops: &Ops) -> Result<Vec<QueueStats>, AdminError> {
             workers_consuming,
             paused: control.is_some_and(|c| c.1),
             pause_reason: control.filter(|c| c.1).and_then(|c| c.2.clone()),
-            oldest_seconds: pending.oldest_age(kind, &ops.pool).await.map(|d| d.as_secs_f64()).unwrap_or(0.0),
-            completed_per_minute: per_minute(&["completed"]),
-            failed_per_minute: per_minute(&["failed", "dead_lettered"]),
+            oldest_seconds: pending
+                .oldest_age(kind, crate::postgres::runs::ended_in(&ops.pool))
+                .await
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0),
+            completed_per_minute: per_minute(&[RunStatus::Completed.as_str()]),
+            failed_per_minute: per_minute(&[RunStatus::Failed.as_str(), RunStatus::DeadLettered.as_str()]),
         });
     }
     Ok(out)
@@ -217,7 +222,7 @@ pub fn kinds(names: &[String]) -> Result<Vec<JobKind>, AdminError> {
     names
         .iter()
         .map(|name| {
-            JobKind::ALL.into_iter().find(|k| k.name() == name).ok_or_else(|| {
+            JobKind::from_name(name).ok_or_else(|| {
                 let all: Vec<&str> = JobKind::ALL.iter().map(|k| k.name()).collect();
                 AdminError::Invalid(format!("unknown job kind {name:?}; kinds are {}", all.join(", ")))
             })

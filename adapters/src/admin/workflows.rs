@@ -16,7 +16,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
 use uuid::Uuid;
-use workflows::jobs::{Job, SendSms};
+use workflows::jobs::{Job, JobKind, SendSms};
+use workflows::runs::RunStatus;
 use workflows::{BusinessId, CallSid, E164};
 
 use super::audit::{self, Entry};
@@ -35,8 +36,6 @@ pub struct Filter {
     /// Created on or before this day (UTC).
     pub to: Option<NaiveDate>,
 }
-
-pub const STATUSES: [&str; 7] = ["running", "retrying", "completed", "failed", "dead_lettered", "cancelled", "expired"];
 
 /// A run in a list.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
@@ -60,9 +59,9 @@ const RUN_COLUMNS: &str = "select workflow_run_id, kind, idempotency_key, call_s
 
 pub async fn list(pool: &PgPool, filter: &Filter, limit: i64) -> Result<Vec<RunSummary>, AdminError> {
     if let Some(status) = &filter.status
-        && !STATUSES.contains(&status.as_str())
+        && let Err(unknown) = status.parse::<RunStatus>()
     {
-        return Err(AdminError::Invalid(format!("status must be one of {}, not {status:?}", STATUSES.join(", "))));
+        return Err(AdminError::Invalid(unknown.to_string()));
     }
     if let Some(kind) = &filter.kind {
         super::queues::kinds(std::slice::from_ref(kind))?;
@@ -219,9 +218,11 @@ pub fn edit(input: &Value, edits: &BTreeMap<String, String>) -> Result<Value, Ad
 
 #[derive(sqlx::FromRow)]
 struct RunRow {
-    kind: String,
+    #[sqlx(try_from = "String")]
+    kind: JobKind,
     key: String,
-    status: String,
+    #[sqlx(try_from = "String")]
+    status: RunStatus,
     input: Value,
     call_sid: Option<String>,
     business: Option<Uuid>,
@@ -259,7 +260,7 @@ fn plan(
     failed_step: Option<(String, Option<Value>)>,
     edits: &BTreeMap<String, String>,
 ) -> Result<Plan, AdminError> {
-    if matches!(run.status.as_str(), "running" | "retrying") {
+    if run.status.is_going() {
         if edits.is_empty() {
             return Ok(Plan::Unchanged("already running: nothing to resume"));
         }
@@ -268,7 +269,7 @@ fn plan(
             run.status
         )));
     }
-    if run.kind == "send_sms" {
+    if run.kind == JobKind::SendSms {
         return Ok(Plan::Text { ledger_key: run.key.clone(), step: None });
     }
     if let Some((step, input)) = failed_step.as_ref().filter(|(step, _)| step.starts_with("sms_")) {
@@ -284,7 +285,7 @@ fn plan(
             .ok_or_else(|| AdminError::Conflict(format!("step {step} does not name its text message")))?;
         return Ok(Plan::Text { ledger_key: ledger_key.to_owned(), step: Some(step.clone()) });
     }
-    if run.status == "completed" {
+    if run.status == RunStatus::Completed {
         return Ok(Plan::Unchanged("nothing failed: nothing to resume"));
     }
     let input = if edits.is_empty() { run.input.clone() } else { edit(&run.input, edits)? };
@@ -489,9 +490,9 @@ pub async fn cancel(pool: &PgPool, actor: &Actor, id: Uuid, why: &str) -> Result
     let why = super::reason(why)?;
     let mut tx = pool.begin().await?;
     let run = lock_run(&mut tx, id).await?;
-    let affected = match run.status.as_str() {
-        "cancelled" => 0,
-        "completed" => {
+    let affected = match run.status {
+        RunStatus::Cancelled => 0,
+        RunStatus::Completed => {
             return Err(AdminError::Conflict(format!(
                 "run {id} completed: cancel what it made instead (bella admin appointments cancel)"
             )));
@@ -538,9 +539,9 @@ mod tests {
 
     fn run(kind: &str, status: &str) -> RunRow {
         RunRow {
-            kind: kind.into(),
+            kind: JobKind::from_name(kind).unwrap(),
             key: format!("{kind}:CA1#1"),
-            status: status.into(),
+            status: status.parse().unwrap(),
             input: json!({}),
             call_sid: Some("CA1".into()),
             business: None,

@@ -11,7 +11,6 @@
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
-use sqlx::PgPool;
 use workflows::jobs::JobKind;
 
 use crate::names::Namespace;
@@ -59,22 +58,19 @@ impl Pending {
     }
 
     /// How long the oldest unfinished job of `kind` has waited (zero when there is none).
-    pub async fn oldest_age(&self, kind: JobKind, pool: &PgPool) -> Result<Duration, anyhow::Error> {
+    /// `ended` says whether the job with a key has ended (its workflow run, in PostgreSQL): an
+    /// ended job found at the head is a leftover, removed on the way.
+    pub async fn oldest_age<F>(&self, kind: JobKind, ended: impl Fn(String) -> F) -> Result<Duration, anyhow::Error>
+    where
+        F: Future<Output = anyhow::Result<bool>> + Send,
+    {
         let mut conn = self.conn.clone();
         let set = self.names.pending_key(kind);
         for _ in 0..MAX_STALE {
             let head: Vec<(String, i64)> =
                 redis::cmd("ZRANGE").arg(&set).arg(0).arg(0).arg("WITHSCORES").query_async(&mut conn).await?;
             let Some((key, published_ms)) = head.into_iter().next() else { return Ok(Duration::ZERO) };
-            let status: Option<String> =
-                sqlx::query_scalar("select status from workflow_runs where idempotency_key = $1")
-                    .bind(&key)
-                    .fetch_optional(pool)
-                    .await?;
-            let ended = status.is_some_and(|s| {
-                matches!(s.as_str(), "completed" | "failed" | "dead_lettered" | "cancelled" | "expired")
-            });
-            if !ended {
+            if !ended(key.clone()).await? {
                 let age_ms = u64::try_from(now_ms().saturating_sub(published_ms)).unwrap_or(0);
                 return Ok(Duration::from_millis(age_ms));
             }

@@ -14,6 +14,7 @@ use lapin::options::{BasicAckOptions, BasicNackOptions};
 use lapin::types::{AMQPValue, LongString, ShortString};
 use rand::Rng as _;
 use workflows::jobs::{Job, WhenLate, retry_tier, tier_label};
+use workflows::runs::RunStatus;
 
 use super::JobContext;
 use crate::jobs::journal::{self, RunOf};
@@ -29,14 +30,14 @@ pub(super) async fn late(context: &JobContext, delivery: &Delivery, job: &Job, r
     match job.kind().spec().when_late {
         WhenLate::DeadLetter => {
             metrics::counter!(JOBS, "kind" => kind, "outcome" => "dead_lettered").increment(1);
-            record(context, job, "dead_lettered", ErrorClass::Permanent, reason).await;
+            record(context, job, RunStatus::DeadLettered, ErrorClass::Permanent, reason).await;
             finished(context, job).await;
             dead_letter(context, delivery, kind, ErrorClass::Permanent, reason, attempt).await;
         }
         WhenLate::Expire => {
             tracing::info!(reason, "job expired before it ran; dropping it");
             metrics::counter!(JOBS, "kind" => kind, "outcome" => "expired").increment(1);
-            record(context, job, "expired", ErrorClass::Permanent, reason).await;
+            record(context, job, RunStatus::Expired, ErrorClass::Permanent, reason).await;
             finished(context, job).await;
             if let Err(error) = delivery.ack(BasicAckOptions::default()).await {
                 tracing::warn!(%error, "could not acknowledge an expired job");
@@ -62,7 +63,7 @@ fn run_of(job: &Job) -> RunOf<'_> {
     }
 }
 
-async fn record(context: &JobContext, job: &Job, status: &str, class: ErrorClass, error: &str) {
+async fn record(context: &JobContext, job: &Job, status: RunStatus, class: ErrorClass, error: &str) {
     if let Err(e) = journal::record_failure(&context.pool, run_of(job), status, class, error).await {
         tracing::warn!(error = %e, "could not record the failure on the workflow run");
     }
@@ -98,7 +99,7 @@ pub(super) async fn settle_failure(
             "job failed; it will be retried"
         );
         metrics::counter!(JOBS, "kind" => kind, "outcome" => "retried").increment(1);
-        record(context, job, "retrying", class, &error).await;
+        record(context, job, RunStatus::Retrying, class, &error).await;
         let routing_key = format!("{}.{}", job.kind().name(), tier_label(tier));
         let properties = republished(delivery, attempt + 1, class, &error)
             .with_expiration(expiration.as_millis().to_string().into());
@@ -113,7 +114,7 @@ pub(super) async fn settle_failure(
     let reason = if retry { format!("retries exhausted after {attempt} runs: {error}") } else { error };
     tracing::error!(error = reason, class = class.as_str(), "job failed; dead-lettering it");
     metrics::counter!(JOBS, "kind" => kind, "outcome" => "dead_lettered").increment(1);
-    record(context, job, "dead_lettered", class, &reason).await;
+    record(context, job, RunStatus::DeadLettered, class, &reason).await;
     dead_letter(context, delivery, job.kind().name(), class, &reason, attempt).await;
     finished(context, job).await;
 }

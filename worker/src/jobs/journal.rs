@@ -5,6 +5,7 @@ use serde_json::Value;
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 use workflows::jobs::{JobKind, JobOutcome};
+use workflows::runs::RunStatus;
 use workflows::{BusinessId, CallSid};
 
 use super::{ErrorClass, JobError};
@@ -66,11 +67,12 @@ pub async fn start(
     .fetch_one(&mut **tx)
     .await?;
     tracing::Span::current().record("workflow.id", tracing::field::display(id));
-    if status == "cancelled" {
+    let status: RunStatus = status.parse().map_err(JobError::permanent)?;
+    if status == RunStatus::Cancelled {
         tracing::info!(job.key = key, "the run was cancelled by an operator; not running it");
         return Ok(Started::Cancelled);
     }
-    if !matches!(status.as_str(), "completed" | "failed" | "expired") {
+    if !status.has_answer() {
         // Another delivery of an unfinished run (back from a retry tier, or redelivered).
         sqlx::query(
             "update workflow_runs set attempts = attempts + 1, status = 'running', updated_at = now()
@@ -80,8 +82,8 @@ pub async fn start(
         .execute(&mut **tx)
         .await?;
     }
-    match (status.as_str(), output) {
-        ("completed" | "failed" | "expired", Some(output)) => Ok(Started::Finished(output)),
+    match output {
+        Some(output) if status.has_answer() => Ok(Started::Finished(output)),
         _ => Ok(Started::Unfinished(id)),
     }
 }
@@ -168,28 +170,9 @@ pub async fn finish_step(
     Ok(())
 }
 
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunEnd {
-    Completed,
-    Failed,
-    /// Its deadline passed before it could finish; nobody needs it any more.
-    Expired,
-}
-
-impl RunEnd {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-            Self::Expired => "expired",
-        }
-    }
-}
-
 /// Records a run's end.
 pub async fn finish_run(tx: &mut Transaction<'_, Postgres>, run: Uuid, end: &StepEnd) -> Result<(), JobError> {
-    let status = if end.succeeded { RunEnd::Completed } else { RunEnd::Failed };
+    let status = if end.succeeded { RunStatus::Completed } else { RunStatus::Failed };
     end_run(tx, run, status, end).await
 }
 
@@ -197,7 +180,7 @@ pub async fn finish_run(tx: &mut Transaction<'_, Postgres>, run: Uuid, end: &Ste
 pub async fn end_run(
     tx: &mut Transaction<'_, Postgres>,
     run: Uuid,
-    status: RunEnd,
+    status: RunStatus,
     end: &StepEnd,
 ) -> Result<(), JobError> {
     sqlx::query(
@@ -304,7 +287,7 @@ pub async fn succeeded(
 pub async fn record_failure(
     pool: &sqlx::PgPool,
     run: RunOf<'_>,
-    status: &str,
+    status: RunStatus,
     class: ErrorClass,
     error: &str,
 ) -> Result<(), sqlx::Error> {
@@ -325,7 +308,7 @@ pub async fn record_failure(
     .bind(run.key)
     .bind(run.call_sid.as_str())
     .bind(run.business.as_uuid())
-    .bind(status)
+    .bind(status.as_str())
     .bind(run.input)
     .bind(class.as_str())
     .bind(error)

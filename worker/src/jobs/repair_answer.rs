@@ -15,8 +15,9 @@ use serde_json::json;
 use sqlx::PgPool;
 use workflows::jobs::{JobKind, JobOutcome, RepairAnswer};
 use workflows::repair;
+use workflows::runs::RunStatus;
 
-use super::journal::{self, RunEnd, StepEnd};
+use super::journal::{self, StepEnd};
 use super::{ErrorClass, JobError};
 use crate::llm::{LanguageModel, ModelError};
 
@@ -71,10 +72,10 @@ pub async fn run(pool: &PgPool, model: Option<&LanguageModel>, job: &RepairAnswe
     let (status, value, end) = match answer {
         Ok(value) => {
             let output = json!({ "model": model_name, "latency_ms": latency_ms, "value": value });
-            (RunEnd::Completed, value, StepEnd { succeeded: true, error_class: None, error: None, output })
+            (RunStatus::Completed, value, StepEnd { succeeded: true, error_class: None, error: None, output })
         }
         Err(error) => {
-            let status = if matches!(error, ModelError::Timeout(_)) { RunEnd::Expired } else { RunEnd::Failed };
+            let status = if matches!(error, ModelError::Timeout(_)) { RunStatus::Expired } else { RunStatus::Failed };
             let output = json!({ "model": model_name, "latency_ms": latency_ms, "value": null });
             let end = StepEnd {
                 succeeded: false,

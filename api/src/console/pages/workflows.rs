@@ -1,5 +1,6 @@
 //! Workflow runs: the list, one run with its steps, resume and cancel.
 
+use ::workflows::runs::RunStatus;
 use adapters::admin::{self, mask_phone_numbers};
 use axum::Extension;
 use axum::body::Bytes;
@@ -51,7 +52,7 @@ async fn workflows_page(state: &AppState, session: &Session, filter: &admin::wor
         form.filters method="get" action="/admin/workflows" {
             select name="status" aria-label="Status" {
                 option value="" { "any status" }
-                @for s in ["running", "retrying", "completed", "failed", "dead_lettered", "cancelled", "expired"] { option value=(s) selected[status == s] { (s) } }
+                @for s in RunStatus::ALL.map(RunStatus::as_str) { option value=(s) selected[status == s] { (s) } }
             }
             select name="kind" aria-label="Kind" { (kind_options(filter.kind.as_deref())) }
             input type="text" name="call_sid" placeholder="CallSid" value=[filter.call_sid.as_deref()];
@@ -95,7 +96,8 @@ pub async fn workflow(
         Err(error) => return failed(error),
     };
     let run = &detail.run;
-    let resumable = matches!(run.status.as_str(), "failed" | "dead_lettered" | "cancelled" | "expired");
+    let status = run.status.parse::<RunStatus>().ok();
+    let resumable = status.is_some_and(RunStatus::is_resumable);
     let body = html! {
         dl.facts {
             dt { "Status" } dd #status { span.badge.(run.status) { (run.status) } }
@@ -128,7 +130,7 @@ pub async fn workflow(
                 }
                 p.hint { "Steps that already succeeded are skipped: a booking whose text failed is resumed at its text." }
             }
-            @if !matches!(run.status.as_str(), "completed" | "cancelled") {
+            @if !matches!(status, Some(RunStatus::Completed | RunStatus::Cancelled)) {
                 form.inline method="post" action={ "/admin/workflows/" (id) "/cancel" } {
                     (csrf(&session))
                     (reason("why cancel"))

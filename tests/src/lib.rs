@@ -550,7 +550,7 @@ pub fn booking_job(call: &str, attempt: u32, days: i64) -> workflows::jobs::Book
     let day = open_day_after(days);
     let starts_at = day.and_hms_opt(15, 0, 0).expect("time").and_utc();
     BookAppointment {
-        idempotency_key: BookAppointment::attempt_key(&call_sid, attempt),
+        idempotency_key: workflows::jobs::keys::book(&call_sid, attempt),
         call_sid,
         attempt,
         business_id: adapters::postgres::businesses::DEFAULT_BUSINESS_ID,

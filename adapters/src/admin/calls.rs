@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
+use workflows::jobs::keys;
 use workflows::jobs::{CancelAppointment, Job};
 use workflows::{BusinessId, CallSid};
 
@@ -107,7 +108,7 @@ pub async fn cancel_appointment(
     let why = super::reason(why)?;
     let (id, call_sid, business, status) = find(pool, id_or_reference).await?;
     let mut tx = pool.begin().await?;
-    let key = format!("cancel:admin:{id}");
+    let key = keys::operator_cancel(id);
     let job = Job::CancelAppointmentV1(CancelAppointment {
         idempotency_key: key.clone(),
         call_sid: call_of(id, call_sid.as_deref())?,

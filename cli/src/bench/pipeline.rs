@@ -235,7 +235,7 @@ fn booking(n: usize, business: BusinessId, start: DateTime<Utc>) -> anyhow::Resu
     let call_sid = CallSid::parse(&format!("CA{:032x}", 0xbe9c_0000_0000_u64 + n as u64))?;
     let starts_at = start + chrono::Duration::minutes(10 * n as i64);
     Ok(BookAppointment {
-        idempotency_key: BookAppointment::attempt_key(&call_sid, 1),
+        idempotency_key: workflows::jobs::keys::book(&call_sid, 1),
         call_sid,
         attempt: 1,
         business_id: business,

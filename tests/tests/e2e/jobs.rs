@@ -10,7 +10,7 @@ fn job(call: &str, attempt: u32, starts_in_days: i64) -> BookAppointment {
     let call_sid = CallSid::parse(call).unwrap();
     let starts_at = (Utc::now() + Duration::days(starts_in_days)).date_naive().and_hms_opt(15, 0, 0).unwrap().and_utc();
     BookAppointment {
-        idempotency_key: BookAppointment::attempt_key(&call_sid, attempt),
+        idempotency_key: workflows::jobs::keys::book(&call_sid, attempt),
         call_sid,
         attempt,
         business_id: BusinessId::from_uuid(adapters::postgres::businesses::DEFAULT_BUSINESS_ID.as_uuid()),

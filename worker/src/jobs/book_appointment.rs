@@ -12,6 +12,7 @@ use chrono::Utc;
 use sqlx::{Acquire, PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 use workflows::AppointmentRef;
+use workflows::jobs::keys;
 use workflows::jobs::{BookAppointment, JobKind, JobOutcome};
 
 use super::notify::{self, Notice};
@@ -95,7 +96,7 @@ async fn reserve(tx: &mut Transaction<'_, Postgres>, job: &BookAppointment) -> R
     if resources.is_empty() {
         return Ok(JobOutcome::Rejected { reason: format!("business {} has no resource to book", job.business_id) });
     }
-    let booking_key = BookAppointment::booking_key(&job.call_sid);
+    let booking_key = keys::booking(&job.call_sid);
     for resource in resources {
         match insert(tx, job, resource, &booking_key).await {
             Ok(reference) => {

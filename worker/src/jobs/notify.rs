@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
+use workflows::jobs::keys;
 use workflows::jobs::{Job, SendSms};
 use workflows::sms::{self, SmsKind};
 use workflows::{AppointmentRef, BusinessId, CallSid, E164, Language};
@@ -33,7 +34,7 @@ pub struct Notice<'a> {
 
 /// The ledger key of a message: one per change.
 pub fn ledger_key(kind: SmsKind, job_key: &str) -> String {
-    format!("{}:{job_key}", kind.as_str())
+    keys::text(kind, &job_key)
 }
 
 /// The step of the changing run that the message is.

@@ -10,6 +10,7 @@ use crate::dialogue::{
 };
 use crate::extract::{self, Answer, spelling};
 use crate::ids::Language;
+use crate::jobs::keys;
 use crate::jobs::{REPAIR_DEADLINE, RepairField};
 use crate::phone::{E164, PhoneProblem};
 use crate::text::words;
@@ -148,7 +149,7 @@ impl Turn<'_, '_> {
         match repairable {
             Some((field, repair)) if self.ctx.repair && second_miss && !self.session.misheard.is_empty() => {
                 self.session.misses += 1;
-                let key = format!("repair:{}#{}", self.session.call_sid, self.session.turn);
+                let key = keys::repair(&self.session.call_sid, self.session.turn);
                 let until = self.ctx.now + chrono::Duration::from_std(REPAIR_DEADLINE).unwrap_or_default();
                 self.session.stage = Stage::Repairing { field, key: key.clone(), until };
                 let line = self.p().one_moment();

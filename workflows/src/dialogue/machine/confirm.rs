@@ -8,7 +8,8 @@ use crate::dialogue::{
     BookingRequest, Effect, Existing, Expect, Field, MAX_JOB_ATTEMPTS, MAX_JOB_WAITS, Next, Reply, Stage, Task,
 };
 use crate::extract::{self, Answer};
-use crate::jobs::{BookAppointment, JobOutcome};
+use crate::jobs::JobOutcome;
+use crate::jobs::keys;
 use crate::text::words;
 
 impl Turn<'_, '_> {
@@ -87,7 +88,7 @@ impl Turn<'_, '_> {
         self.session.job_waits = 0;
         let attempt = self.session.job_attempts;
         if let Some(Existing { id, .. }) = self.target().cloned() {
-            let key = format!("reschedule:{}#{attempt}", self.session.call_sid);
+            let key = keys::reschedule(&self.session.call_sid, attempt);
             self.session.stage = Stage::Waiting { key: key.clone() };
             return self
                 .with_effect(Next::AwaitJob, Effect::Reschedule { idempotency_key: key, appointment_id: id, slot });
@@ -96,7 +97,7 @@ impl Turn<'_, '_> {
             self.session.job_attempts -= 1;
             return self.next_question();
         };
-        let key = BookAppointment::attempt_key(&self.session.call_sid, attempt);
+        let key = keys::book(&self.session.call_sid, attempt);
         self.session.stage = Stage::Waiting { key: key.clone() };
         let request =
             BookingRequest { idempotency_key: key, attempt, name, phone, slot, language: self.session.language };

@@ -4,6 +4,7 @@
 use super::Turn;
 use crate::dialogue::{Effect, Existing, Expect, Field, Next, Reply, Stage, Task};
 use crate::extract::{self, Answer};
+use crate::jobs::keys;
 use crate::schedule::Slot;
 
 impl Turn<'_, '_> {
@@ -105,7 +106,7 @@ impl Turn<'_, '_> {
                 let Some(target) = self.target().cloned() else { return self.next_question() };
                 self.session.job_attempts += 1;
                 self.session.job_waits = 0;
-                let key = format!("cancel:{}#{}", self.session.call_sid, self.session.job_attempts);
+                let key = keys::cancel(&self.session.call_sid, self.session.job_attempts);
                 self.session.stage = Stage::Waiting { key: key.clone() };
                 self.with_effect(Next::AwaitJob, Effect::Cancel { idempotency_key: key, appointment_id: target.id })
             }

@@ -5,6 +5,8 @@
 //! the job's effect (see the worker crate). Payloads are serde-tagged with a version, so a
 //! message written by an older release still decodes after a deploy.
 
+pub mod keys;
+
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -365,18 +367,6 @@ pub struct BookAppointment {
     pub deferred: bool,
 }
 
-impl BookAppointment {
-    /// At most one appointment per call.
-    pub fn booking_key(call_sid: &CallSid) -> String {
-        format!("book:{call_sid}")
-    }
-
-    /// One workflow run per booking attempt in the call.
-    pub fn attempt_key(call_sid: &CallSid, attempt: u32) -> String {
-        format!("book:{call_sid}#{attempt}")
-    }
-}
-
 /// What became of a job the caller waits for, as the api tells the caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
@@ -461,7 +451,7 @@ mod tests {
     fn jobs_are_tagged_with_their_version() {
         let sid = CallSid::parse("CA0123456789abcdef0123456789abcdef").unwrap();
         let job = Job::BookAppointmentV1(BookAppointment {
-            idempotency_key: BookAppointment::attempt_key(&sid, 1),
+            idempotency_key: keys::book(&sid, 1),
             call_sid: sid.clone(),
             attempt: 1,
             business_id: BusinessId::from_uuid(Uuid::nil()),

@@ -21,8 +21,8 @@ use adapters::trace_context;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use tracing::Instrument as _;
-use workflows::dialogue::{self, Calendar, CallerHistory, Context, Effect, Event, Field, Reply, Session, Stage};
-use workflows::jobs::{BookAppointment, CancelAppointment, Job, JobOutcome, RepairAnswer, RescheduleAppointment};
+use workflows::dialogue::{self, Calendar, CallerHistory, Context, Event, Reply, Session, Stage, Work};
+use workflows::jobs::{Job, JobOutcome};
 use workflows::schedule::Slot;
 use workflows::{CallSid, E164};
 
@@ -174,8 +174,7 @@ async fn keep_copy(state: &AppState, session: &Session, turn: u32, twiml: &str, 
         let (pool, session, twiml) = (state.pool.clone(), session.clone(), twiml.to_owned());
         let (speech, digits) = (params.text("SpeechResult").to_owned(), params.text("Digits").to_owned());
         async move {
-            let heard =
-                postgres::sessions::Heard { speech: &speech, digits: &digits, stage: stage_name(&session.stage) };
+            let heard = postgres::sessions::Heard { speech: &speech, digits: &digits, stage: session.stage.name() };
             if let Err(error) = postgres::sessions::keep(&pool, &session, turn, &twiml, heard).await {
                 let call = &session.call_sid;
                 tracing::warn!(call.sid = %call, %error, "could not keep a copy of the session in PostgreSQL");
@@ -196,7 +195,8 @@ async fn keep_copy(state: &AppState, session: &Session, turn: u32, twiml: &str, 
     }
 }
 
-/// One load-decide-save pass; `None` when the save lost a race and the turn must be retried.
+/// One pass of load, then replay or decide, then perform, then save; `None` when the save lost
+/// a race and the turn must be retried.
 async fn attempt(
     state: &AppState,
     webhook: Webhook,
@@ -205,11 +205,93 @@ async fn attempt(
 ) -> anyhow::Result<Option<Answer>> {
     let now = Utc::now();
     let mut laps = Laps::new(webhook);
+    let Loaded { version, mut session, webhook } = match load(state, webhook, params, call, now).await? {
+        Start::Replay(answer) => return Ok(Some(answer)),
+        Start::Turn(loaded) => *loaded,
+    };
+    laps.lap("load");
+    let business = state.businesses.by_id(session.business_id).await?;
+    tracing::Span::current().record("business", tracing::field::display(business.profile.id));
+    tracing::Span::current().record("turn", session.turn);
+    let mut decide = Decide { state, business: &business, now, webhook, busy: None };
+    let reply = match arrival(state, call, &session, webhook, params, now).await {
+        Arrival::Event(event) => decide.handle(&mut session, event).await?,
+        Arrival::RepeatLast(last) => {
+            let twiml = state.sessions.reply(call, last).await?;
+            return Ok(twiml.map(|twiml| Answer { twiml, replayed: true }));
+        }
+    };
+    laps.lap("decide");
+    let reply = perform(&mut decide, &mut session, reply, call, &mut laps).await?;
+    save(state, version, session, &reply, params, laps).await
+}
+
+/// A call's state at the start of a turn.
+struct Loaded {
+    /// The version it was saved with: the save is conditional on it.
+    version: u64,
+    session: Session,
+    /// The webhook as this turn answers it (a new call's first webhook is its start, whatever
+    /// was posted).
+    webhook: Webhook,
+}
+
+/// What loading found: a turn to answer, or a turn answered before.
+enum Start {
+    Replay(Answer),
+    Turn(Box<Loaded>),
+}
+
+/// Loads the call's session (Redis, else its copy in PostgreSQL), or starts one; a webhook for a
+/// turn already answered gets that turn's stored answer.
+async fn load(
+    state: &AppState,
+    webhook: Webhook,
+    params: &TwilioParams,
+    call: &CallSid,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Start> {
     let asked_turn = match webhook {
         Webhook::Incoming => None,
         Webhook::Answer { turn } | Webhook::JobResult { turn } => turn,
     };
-    let stored = match state.sessions.load(call).await? {
+    let Some(stored) = stored_session(state, call, asked_turn).await? else {
+        // A new call. (A call whose session expired starts over, as its caller would expect
+        // after fifteen silent minutes.)
+        let business = state.businesses.for_number(params.text("To")).await?;
+        let caller_id = E164::parse(params.text("From")).ok();
+        let history = match &caller_id {
+            Some(number) => appointments::history(&state.pool, business.profile.id, number, now).await?,
+            None => CallerHistory::default(),
+        };
+        let session = Session::new(call.clone(), &business.profile, caller_id, history, now);
+        return Ok(Start::Turn(Box::new(Loaded { version: 0, session, webhook: Webhook::Incoming })));
+    };
+    let asked = match webhook {
+        Webhook::Incoming => 0,
+        Webhook::Answer { .. } | Webhook::JobResult { .. } => asked_turn.unwrap_or(stored.session.turn),
+    };
+    if asked < stored.session.turn {
+        let kept = match state.sessions.reply(call, asked).await? {
+            Some(reply) => Some(reply),
+            None => postgres::sessions::reply(&state.pool, call, asked).await?,
+        };
+        if let Some(twiml) = kept {
+            tracing::info!(call.sid = %call, turn = asked, "replayed the answer of a repeated webhook");
+            return Ok(Start::Replay(Answer { twiml, replayed: true }));
+        }
+    }
+    Ok(Start::Turn(Box::new(Loaded { version: stored.version, session: stored.session, webhook })))
+}
+
+/// The call's session as Redis holds it, or as PostgreSQL's copy has it when Redis lost it or is
+/// behind the caller.
+async fn stored_session(
+    state: &AppState,
+    call: &CallSid,
+    asked_turn: Option<u32>,
+) -> anyhow::Result<Option<StoredSession>> {
+    Ok(match state.sessions.load(call).await? {
         // Redis is behind the caller: it failed over to a replica that had not yet received the
         // last turns (replication is asynchronous). The copy in PostgreSQL is ahead: go on from
         // it, saving over what Redis holds.
@@ -230,142 +312,122 @@ async fn attempt(
         }
         Some(stored) => Some(stored),
         // Redis lost it (a restart): go on from the copy in PostgreSQL. Version 0 is what Redis
-        // now holds, so the save below recreates the session there.
+        // now holds, so the save recreates the session there.
         None => postgres::sessions::recover(&state.pool, call, SessionStore::DEFAULT_TTL).await?.map(|session| {
             metrics::counter!(SESSION_RECOVERIES, "reason" => "missing").increment(1);
             tracing::warn!(call.sid = %call, turn = session.turn, "session recovered from PostgreSQL");
             StoredSession { version: 0, session }
         }),
-    };
-    let (version, mut session, webhook) = match stored {
-        Some(stored) => {
-            let asked = match webhook {
-                Webhook::Incoming => 0,
-                Webhook::Answer { turn } | Webhook::JobResult { turn } => turn.unwrap_or(stored.session.turn),
-            };
-            if asked < stored.session.turn {
-                let kept = match state.sessions.reply(call, asked).await? {
-                    Some(reply) => Some(reply),
-                    None => postgres::sessions::reply(&state.pool, call, asked).await?,
-                };
-                if let Some(twiml) = kept {
-                    tracing::info!(call.sid = %call, turn = asked, "replayed the answer of a repeated webhook");
-                    return Ok(Some(Answer { twiml, replayed: true }));
-                }
-            }
-            (stored.version, stored.session, webhook)
-        }
-        None => {
-            // A new call. (A call whose session expired starts over, as its caller would expect
-            // after fifteen silent minutes.)
-            let business = state.businesses.for_number(params.text("To")).await?;
-            let caller_id = E164::parse(params.text("From")).ok();
-            let history = match &caller_id {
-                Some(number) => appointments::history(&state.pool, business.profile.id, number, now).await?,
-                None => CallerHistory::default(),
-            };
-            (0, Session::new(call.clone(), &business.profile, caller_id, history, now), Webhook::Incoming)
-        }
-    };
-    laps.lap("load");
-    let business = state.businesses.by_id(session.business_id).await?;
-    tracing::Span::current().record("business", tracing::field::display(business.profile.id));
-    let mut decide = Decide { state, business: &business, now, webhook, busy: None };
-    let this_turn = session.turn;
-    tracing::Span::current().record("turn", this_turn);
+    })
+}
 
-    let mut reply = match webhook {
-        Webhook::Incoming => decide.handle(&mut session, Event::CallStarted).await?,
+/// What a webhook brings the machine, or that it only asks for the last answer again.
+enum Arrival<'p> {
+    Event(Event<'p>),
+    /// A redirect for a job's result when nothing is pending: the answer of this turn.
+    RepeatLast(u32),
+}
+
+/// The event a webhook brings: the call's start, the caller's words, or a job's result (waited
+/// for a bounded time).
+async fn arrival<'p>(
+    state: &AppState,
+    call: &CallSid,
+    session: &Session,
+    webhook: Webhook,
+    params: &'p TwilioParams,
+    now: DateTime<Utc>,
+) -> Arrival<'p> {
+    let settled = |outcome: Option<JobOutcome>| Arrival::Event(outcome.map_or(Event::JobPending, Event::JobSettled));
+    match webhook {
+        Webhook::Incoming => Arrival::Event(Event::CallStarted),
         Webhook::Answer { .. } => {
-            let event = Event::Heard { speech: params.text("SpeechResult"), digits: params.text("Digits") };
-            decide.handle(&mut session, event).await?
+            Arrival::Event(Event::Heard { speech: params.text("SpeechResult"), digits: params.text("Digits") })
         }
-        Webhook::JobResult { .. } => match session.stage.clone() {
-            Stage::Waiting { key } => {
-                let outcome = job_result(state, call, &key, state.config.booking_wait).await;
-                let event = outcome.map_or(Event::JobPending, Event::JobSettled);
-                decide.handle(&mut session, event).await?
-            }
+        Webhook::JobResult { .. } => match &session.stage {
+            Stage::Waiting { key } => settled(job_result(state, call, key, state.config.booking_wait).await),
             Stage::Repairing { key, until, .. } => {
                 // Wait for the model until the repair's deadline, and not a moment longer.
-                let left = (until - now).to_std().unwrap_or_default().min(MAX_REPAIR_WAIT);
-                let outcome = job_result(state, call, &key, left).await;
+                let left = (*until - now).to_std().unwrap_or_default().min(MAX_REPAIR_WAIT);
+                let outcome = job_result(state, call, key, left).await;
                 let result = match &outcome {
                     Some(JobOutcome::Repaired { value: Some(_) }) => "answered",
                     Some(_) => "unanswered",
                     None => "late",
                 };
                 metrics::counter!(REPAIRS, "result" => result).increment(1);
-                let event = outcome.map_or(Event::JobPending, Event::JobSettled);
-                decide.handle(&mut session, event).await?
+                settled(outcome)
             }
             // Nothing is pending: repeat the last answer.
-            _ => match this_turn.checked_sub(1) {
-                Some(last) => {
-                    let twiml = state.sessions.reply(call, last).await?;
-                    return Ok(twiml.map(|twiml| Answer { twiml, replayed: true }));
-                }
-                None => decide.handle(&mut session, Event::CallStarted).await?,
+            _ => match session.turn.checked_sub(1) {
+                Some(last) => Arrival::RepeatLast(last),
+                None => Arrival::Event(Event::CallStarted),
             },
         },
-    };
-
-    laps.lap("decide");
-    if let Some(effect) = reply.effect.take() {
-        let follow = match effect {
-            Effect::LookUp { phone } => {
-                let found = appointments::upcoming(&state.pool, business.profile.id, &phone, now).await?;
-                decide.handle(&mut session, Event::Found(found)).await?
-            }
-            Effect::Repair(request) => {
-                // Answer at once with the hold; the redirect waits for the result. A repair that
-                // cannot be published is not worth an outbox: the caller is asked again.
-                let job = Job::RepairAnswerV1(RepairAnswer {
-                    idempotency_key: request.idempotency_key,
-                    call_sid: session.call_sid.clone(),
-                    business_id: business.profile.id,
-                    field: request.field,
-                    language: request.language,
-                    heard: request.heard,
-                    today: business.profile.today(now),
-                    requested_at: now,
-                });
-                match state.publisher.publish(&job, REPAIR_PUBLISH_TIMEOUT).await {
-                    Ok(()) => {
-                        metrics::counter!(REPAIRS, "result" => "asked").increment(1);
-                        Reply { say: Vec::new(), next: reply.next.clone(), effect: None, language: reply.language }
-                    }
-                    Err(error) => {
-                        metrics::counter!(REPAIRS, "result" => "not_published").increment(1);
-                        tracing::warn!(call.sid = %call, %error, "could not publish a repair; asking again");
-                        reply.say.clear();
-                        decide.handle(&mut session, Event::JobPending).await?
-                    }
-                }
-            }
-            job_effect => {
-                let job = job_for(&session, &business, job_effect, now);
-                let outcome = run_job(state, &session, &job).await;
-                let event = outcome.map_or(Event::JobPending, Event::JobSettled);
-                decide.handle(&mut session, event).await?
-            }
-        };
-        reply = Reply { say: [reply.say, follow.say].concat(), ..follow };
-        laps.lap("effect");
     }
+}
 
-    session.turn = this_turn + 1;
-    let twiml = twiml::render(&reply, session.turn);
+/// Carries out the reply's effect, if it has one, and lets the machine speak its outcome.
+async fn perform(
+    decide: &mut Decide<'_>,
+    session: &mut Session,
+    mut reply: Reply,
+    call: &CallSid,
+    laps: &mut Laps,
+) -> anyhow::Result<Reply> {
+    let Some(effect) = reply.effect.take() else { return Ok(reply) };
+    let (state, now) = (decide.state, decide.now);
+    let follow = match effect.work(session, &decide.business.profile, now) {
+        Work::LookUp { phone } => {
+            let found = appointments::upcoming(&state.pool, decide.business.profile.id, &phone, now).await?;
+            decide.handle(session, Event::Found(found)).await?
+        }
+        // Answer at once with the hold; the redirect waits for the result. A repair that cannot
+        // be published is not worth an outbox: the caller is asked again.
+        Work::Repair(job) => match state.publisher.publish(&job, REPAIR_PUBLISH_TIMEOUT).await {
+            Ok(()) => {
+                metrics::counter!(REPAIRS, "result" => "asked").increment(1);
+                laps.lap("effect");
+                return Ok(reply);
+            }
+            Err(error) => {
+                metrics::counter!(REPAIRS, "result" => "not_published").increment(1);
+                tracing::warn!(call.sid = %call, %error, "could not publish a repair; asking again");
+                reply.say.clear();
+                decide.handle(session, Event::JobPending).await?
+            }
+        },
+        Work::Job(job) => {
+            let outcome = run_job(state, session, &job).await;
+            decide.handle(session, outcome.map_or(Event::JobPending, Event::JobSettled)).await?
+        }
+    };
+    laps.lap("effect");
+    Ok(reply.then(follow))
+}
+
+/// Saves the session and this turn's answer, on condition that nobody saved in between.
+async fn save(
+    state: &AppState,
+    version: u64,
+    mut session: Session,
+    reply: &Reply,
+    params: &TwilioParams,
+    mut laps: Laps,
+) -> anyhow::Result<Option<Answer>> {
+    let call = session.call_sid.clone();
+    let this_turn = session.end_turn();
+    let twiml = twiml::render(reply, session.turn);
     match state.sessions.save(version, &session, this_turn, &twiml).await? {
         Saved::Saved => {
             keep_copy(state, &session, this_turn, &twiml, params).await;
             laps.lap("save");
-            tracing::Span::current().record("stage", stage_name(&session.stage));
+            tracing::Span::current().record("stage", session.stage.name());
             tracing::info!(
                 call.sid = %call,
-                business = %business.profile.id,
+                business = %session.business_id,
                 turn = this_turn,
-                stage = stage_name(&session.stage),
+                stage = session.stage.name(),
                 language = %session.language,
                 "answered a turn"
             );
@@ -375,48 +437,6 @@ async fn attempt(
             tracing::info!(call.sid = %call, turn = this_turn, "another request saved this call first; retrying");
             Ok(None)
         }
-    }
-}
-
-/// The job an effect asks for.
-fn job_for(session: &Session, business: &Business, effect: Effect, now: DateTime<Utc>) -> Job {
-    let call_sid = session.call_sid.clone();
-    let business_id = business.profile.id;
-    match effect {
-        Effect::Book(request) => Job::BookAppointmentV1(BookAppointment {
-            idempotency_key: request.idempotency_key,
-            call_sid,
-            attempt: request.attempt,
-            business_id,
-            name: request.name,
-            phone: request.phone,
-            starts_at: request.slot.starts_at,
-            ends_at: request.slot.ends_at,
-            language: request.language,
-            requested_at: now,
-            deferred: false,
-        }),
-        Effect::Reschedule { idempotency_key, appointment_id, slot } => {
-            Job::RescheduleAppointmentV1(RescheduleAppointment {
-                idempotency_key,
-                call_sid,
-                business_id,
-                appointment_id,
-                starts_at: slot.starts_at,
-                ends_at: slot.ends_at,
-                requested_at: now,
-                deferred: false,
-            })
-        }
-        Effect::Cancel { idempotency_key, appointment_id } => Job::CancelAppointmentV1(CancelAppointment {
-            idempotency_key,
-            call_sid,
-            business_id,
-            appointment_id,
-            requested_at: now,
-            deferred: false,
-        }),
-        Effect::LookUp { .. } | Effect::Repair(_) => unreachable!("handled before"),
     }
 }
 
@@ -462,25 +482,4 @@ async fn job_result(state: &AppState, call: &CallSid, key: &str, wait: Duration)
         tracing::warn!(call.sid = %call, error = format!("{error:#}"), "could not read the job's run");
         None
     })
-}
-
-fn stage_name(stage: &Stage) -> &'static str {
-    match stage {
-        Stage::Greeting => "greeting",
-        Stage::Asking { field: Field::Name } => "asking_name",
-        Stage::Asking { field: Field::SpelledName } => "asking_spelling",
-        Stage::Asking { field: Field::Time } => "asking_time",
-        Stage::Asking { field: Field::Phone } => "asking_phone",
-        Stage::Asking { field: Field::LookupPhone } => "asking_lookup_phone",
-        Stage::ConfirmCallerId => "confirm_caller_id",
-        Stage::Offering { .. } => "offering",
-        Stage::ReadBack => "read_back",
-        Stage::WhatToChange => "what_to_change",
-        Stage::ChooseExisting { .. } => "choose_existing",
-        Stage::ConfirmCancel => "confirm_cancel",
-        Stage::OfferNewBooking => "offer_new_booking",
-        Stage::Waiting { .. } => "waiting",
-        Stage::Repairing { .. } => "repairing",
-        Stage::Ended => "ended",
-    }
 }

@@ -44,47 +44,40 @@ pub enum Command {
     },
 }
 
+/// The counts per kind, as a table or JSON.
+async fn list(ops: &Ops, output: Output) -> anyhow::Result<()> {
+    let stats = admin::queues::stats(ops).await?;
+    if output.json {
+        return print_json(&stats);
+    }
+    let rows: Vec<Vec<String>> = stats
+        .iter()
+        .map(|s| {
+            vec![
+                s.kind.clone(),
+                if s.paused { "paused".into() } else { "consuming".into() },
+                s.ready.to_string(),
+                s.unacked.to_string(),
+                s.retrying.to_string(),
+                s.dead.to_string(),
+                s.consumers.to_string(),
+                format!("{:.0}s", s.oldest_seconds),
+                format!("{:.1}", s.completed_per_minute),
+                format!("{:.1}", s.failed_per_minute),
+            ]
+        })
+        .collect();
+    table(
+        &["kind", "state", "ready", "unacked", "retrying", "dead", "consumers", "oldest", "done/min", "failed/min"],
+        &rows,
+    );
+    Ok(())
+}
+
+/// Runs `bella admin queues …`.
 pub async fn run(ops: &Ops, actor: &Actor, command: Option<Command>, output: Output) -> anyhow::Result<()> {
     match command.unwrap_or(Command::List) {
-        Command::List => {
-            let stats = admin::queues::stats(ops).await?;
-            if output.json {
-                return print_json(&stats);
-            }
-            let rows: Vec<Vec<String>> = stats
-                .iter()
-                .map(|s| {
-                    vec![
-                        s.kind.clone(),
-                        if s.paused { "paused".into() } else { "consuming".into() },
-                        s.ready.to_string(),
-                        s.unacked.to_string(),
-                        s.retrying.to_string(),
-                        s.dead.to_string(),
-                        s.consumers.to_string(),
-                        format!("{:.0}s", s.oldest_seconds),
-                        format!("{:.1}", s.completed_per_minute),
-                        format!("{:.1}", s.failed_per_minute),
-                    ]
-                })
-                .collect();
-            table(
-                &[
-                    "kind",
-                    "state",
-                    "ready",
-                    "unacked",
-                    "retrying",
-                    "dead",
-                    "consumers",
-                    "oldest",
-                    "done/min",
-                    "failed/min",
-                ],
-                &rows,
-            );
-            Ok(())
-        }
+        Command::List => list(ops, output).await,
         Command::Pause { kinds, all, why } => {
             let kinds = kinds_or_all(&kinds, all, "pause")?;
             let outcome = admin::queues::pause(ops, actor, &kinds, &why.reason).await?;

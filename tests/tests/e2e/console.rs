@@ -248,6 +248,7 @@ async fn a_viewer_sees_the_console_but_cannot_change_anything() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines, reason = "one operator's session, read top to bottom")]
 async fn businesses_are_created_and_edited_over_the_api_and_the_console() {
     let app = e2e::spawn_app().await;
     // API: create, with a bad field named.

@@ -105,6 +105,10 @@ pub async fn rabbitmq_cluster_node_killed(tally: &mut Tally) {
 /// How soon after a node's loss bookings go through directly again, and both workers consume.
 const RESUME_WITHIN: Duration = Duration::from_secs(15);
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "a scenario reads best as one story: the kill, the calls through it, the checks"
+)]
 async fn leader_killed(scenario: &str, cluster: &RabbitCluster, amqp_url: &str, tally: &mut Tally) {
     let engines = Engines { amqp_url: amqp_url.to_owned(), ..Engines::default() };
     let (app, twilio) = setup_on(&engines, &[]).await;

@@ -140,6 +140,51 @@ async fn set_status(conn: &mut PgConnection, id: Uuid, status: &str) -> Result<(
     Ok(())
 }
 
+/// A message left `submitting` by an earlier attempt: a create request may have reached Twilio,
+/// so look before sending again. Its status if Twilio has it.
+async fn reconcile(conn: &mut PgConnection, sending: &Sending, ledger: &Ledger) -> Result<Option<String>, JobError> {
+    let Some(gateway) = &sending.gateway else { return Ok(None) };
+    let to = E164::parse(&ledger.to_phone).map_err(|e| JobError::permanent(anyhow::anyhow!("{e}")))?;
+    let since = ledger.submitted_at.unwrap_or_else(Utc::now);
+    match gateway.find(&to, since, &ledger.body).await {
+        Ok(Some(found)) => {
+            tracing::info!(sms.sid = %found.sid, "an earlier attempt had sent the message; recorded it");
+            submitted(conn, ledger.sms_message_id, &found.sid, &found.status).await.map(Some)
+        }
+        Ok(None) => Ok(None),
+        Err(error) => Err(JobError::retryable(anyhow::anyhow!("cannot reconcile the message: {error}"))),
+    }
+}
+
+/// Twilio refused the message: recorded `failed` (and the number opted out, for 21610) when it
+/// never will take it; otherwise back to `intended`, for an operator.
+async fn refused(
+    conn: &mut PgConnection,
+    ledger: &Ledger,
+    to: &E164,
+    code: i32,
+    message: &str,
+) -> Result<String, JobError> {
+    if PERMANENT_CODES.contains(&code) {
+        sqlx::query(
+            "update sms_messages set status = 'failed', error_code = $2, error_message = $3, updated_at = now()
+              where sms_message_id = $1",
+        )
+        .bind(ledger.sms_message_id)
+        .bind(code)
+        .bind(message)
+        .execute(&mut *conn)
+        .await?;
+        if code == 21610 {
+            adapters::postgres::sms::opt_out(&mut *conn, to, "21610").await?;
+        }
+        tracing::warn!(code, "Twilio refused the message permanently; recorded");
+        return Ok("failed".to_owned());
+    }
+    set_status(conn, ledger.sms_message_id, "intended").await?;
+    Err(JobError::permanent(anyhow::anyhow!("Twilio refused the message ({code}): {message}")))
+}
+
 /// Sends the message at most once; returns its ledger status.
 async fn deliver(
     conn: &mut PgConnection,
@@ -150,20 +195,8 @@ async fn deliver(
     match ledger.status.as_str() {
         "intended" => {}
         "submitting" => {
-            // A create request may have reached Twilio: look before sending again.
-            if let Some(gateway) = &sending.gateway {
-                let to = E164::parse(&ledger.to_phone).map_err(|e| JobError::permanent(anyhow::anyhow!("{e}")))?;
-                let since = ledger.submitted_at.unwrap_or_else(Utc::now);
-                match gateway.find(&to, since, &ledger.body).await {
-                    Ok(Some(found)) => {
-                        tracing::info!(sms.sid = %found.sid, "an earlier attempt had sent the message; recorded it");
-                        return submitted(conn, ledger.sms_message_id, &found.sid, &found.status).await;
-                    }
-                    Ok(None) => {}
-                    Err(error) => {
-                        return Err(JobError::retryable(anyhow::anyhow!("cannot reconcile the message: {error}")));
-                    }
-                }
+            if let Some(status) = reconcile(conn, sending, ledger).await? {
+                return Ok(status);
             }
         }
         done => return Ok(done.to_owned()),
@@ -206,26 +239,7 @@ async fn deliver(
             failpoints.check("sent:send_sms").await?;
             submitted(conn, ledger.sms_message_id, &sent.sid, &sent.status).await
         }
-        Err(SmsError::Rejected { code, message }) => {
-            if PERMANENT_CODES.contains(&code) {
-                sqlx::query(
-                    "update sms_messages set status = 'failed', error_code = $2, error_message = $3, updated_at = now()
-                      where sms_message_id = $1",
-                )
-                .bind(ledger.sms_message_id)
-                .bind(code)
-                .bind(&message)
-                .execute(&mut *conn)
-                .await?;
-                if code == 21610 {
-                    adapters::postgres::sms::opt_out(&mut *conn, &to, "21610").await?;
-                }
-                tracing::warn!(code, "Twilio refused the message permanently; recorded");
-                return Ok("failed".to_owned());
-            }
-            set_status(conn, ledger.sms_message_id, "intended").await?;
-            Err(JobError::permanent(anyhow::anyhow!("Twilio refused the message ({code}): {message}")))
-        }
+        Err(SmsError::Rejected { code, message }) => refused(conn, ledger, &to, code, &message).await,
         Err(SmsError::RetryAfter(wait)) => {
             set_status(conn, ledger.sms_message_id, "intended").await?;
             Err(JobError::retry_after(wait, anyhow::anyhow!("Twilio asked to wait {} s", wait.as_secs())))

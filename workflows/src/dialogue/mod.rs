@@ -10,6 +10,7 @@
 
 mod machine;
 pub mod prompts;
+mod work;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,7 @@ use crate::phone::E164;
 use crate::schedule::{BusinessProfile, Slot};
 
 pub use machine::handle;
+pub use work::Work;
 
 /// Silences in a row before Bella says goodbye.
 pub const MAX_SILENCES: u8 = 3;

@@ -120,7 +120,10 @@ fn router(state: AppState) -> Router {
     let twilio = Router::new()
         .route("/twilio/voice", post(routes::voice::incoming))
         .route("/twilio/voice/turn", post(routes::voice::turn))
-        .route("/twilio/voice/booking", post(routes::voice::booking))
+        .route("/twilio/voice/result", post(routes::voice::job_result))
+        // The same, under the name releases before December 2026 put in their redirects: a call
+        // in progress across a deploy keeps working.
+        .route("/twilio/voice/booking", post(routes::voice::job_result))
         .route("/twilio/status", post(routes::voice::status))
         .route("/twilio/sms-status", post(routes::voice::sms_status))
         .route("/twilio/sms", post(routes::voice::sms_incoming))
@@ -135,7 +138,7 @@ fn router(state: AppState) -> Router {
         .merge(admin)
         .merge(console)
         .merge(
-            routes::health::router(routes::health::Ops::new(&state.services, &state.config))
+            routes::health::router(routes::health::Probes::new(&state.services, &state.config))
                 .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT)),
         )
         .layer(TraceLayer::new_for_http())

@@ -36,7 +36,7 @@ pub enum Webhook {
     Incoming,
     /// `POST /twilio/voice/turn?t=N`: the caller's answer.
     Answer { turn: Option<u32> },
-    /// `POST /twilio/voice/booking?t=N`: come back for a job's result.
+    /// `POST /twilio/voice/result?t=N`: come back for a job's result.
     JobResult { turn: Option<u32> },
 }
 
@@ -174,7 +174,7 @@ async fn keep_copy(state: &AppState, session: &Session, turn: u32, twiml: &str, 
         let (pool, session, twiml) = (state.pool.clone(), session.clone(), twiml.to_owned());
         let (speech, digits) = (params.text("SpeechResult").to_owned(), params.text("Digits").to_owned());
         async move {
-            let heard = postgres::sessions::Heard { speech: &speech, digits: &digits, stage: session.stage.name() };
+            let heard = postgres::sessions::Received { speech: &speech, digits: &digits, stage: session.stage.name() };
             if let Err(error) = postgres::sessions::keep(&pool, &session, turn, &twiml, heard).await {
                 let call = &session.call_sid;
                 tracing::warn!(call.sid = %call, %error, "could not keep a copy of the session in PostgreSQL");
@@ -345,7 +345,7 @@ async fn arrival<'p>(
             Arrival::Event(Event::Heard { speech: params.text("SpeechResult"), digits: params.text("Digits") })
         }
         Webhook::JobResult { .. } => match &session.stage {
-            Stage::Waiting { key } => settled(job_result(state, call, key, state.config.booking_wait).await),
+            Stage::Waiting { key } => settled(job_result(state, call, key, state.config.job_wait).await),
             Stage::Repairing { key, until, .. } => {
                 // Wait for the model until the repair's deadline, and not a moment longer.
                 let left = (*until - now).to_std().unwrap_or_default().min(MAX_REPAIR_WAIT);
@@ -467,7 +467,7 @@ async fn run_job(state: &AppState, session: &Session, job: &Job) -> Option<JobOu
             }
         };
     }
-    job_result(state, &session.call_sid, key, state.config.booking_wait).await
+    job_result(state, &session.call_sid, key, state.config.job_wait).await
 }
 
 /// Waits up to `wait` for a job's result on the board in Redis; then, if there is none, looks for

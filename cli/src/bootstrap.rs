@@ -98,7 +98,7 @@ pub async fn start(config: Config, roles: Roles) -> anyhow::Result<Running> {
             .await
             .with_context(|| format!("cannot listen on port {} (METRICS_PORT)", config.metrics_port))?;
         let port = listener.local_addr().map(|a| a.port()).ok();
-        let ops = api::routes::health::Ops::new(&services, &config);
+        let ops = api::routes::health::Probes::new(&services, &config);
         let limits = api::server::Limits::from_config(&config);
         let serving = api::routes::health::serve(listener, ops, limits, shutdown.clone().cancelled_owned());
         (Some(tokio::spawn(serving)), port)

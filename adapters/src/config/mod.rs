@@ -114,7 +114,7 @@ pub struct Config {
     pub openai_api_key: Option<SecretString>,
     pub openai_base_url: Option<String>,
     pub openai_model: String,
-    pub booking_wait: Duration,
+    pub job_wait: Duration,
     pub business_cache: Duration,
     /// How long a client may take to send a request's headers (or leave a connection idle).
     pub header_timeout: Duration,
@@ -204,7 +204,7 @@ impl Config {
             .map(|url| url.as_str().trim_end_matches('/').to_owned());
         let twilio_api_base = parse_url("TWILIO_API_BASE", &vars.text("TWILIO_API_BASE", "https://api.twilio.com"))?;
         let ms = |name, default, range| vars.within(name, default, range, "milliseconds").map(Duration::from_millis);
-        let booking_wait = ms("BELLA_BOOKING_WAIT_MS", 3000, 50..=10_000)?;
+        let job_wait = ms("BELLA_BOOKING_WAIT_MS", 3000, 50..=10_000)?;
         let database_pool_size = vars.within("DATABASE_POOL_SIZE", 20, 1..=500, "a number")?;
         let business_cache = ms("BELLA_BUSINESS_CACHE_MS", 30_000, 0..=3_600_000)?;
         let header_timeout = ms("BELLA_HEADER_TIMEOUT_MS", 10_000, 100..=600_000)?;
@@ -249,7 +249,7 @@ impl Config {
             openai_api_key: vars.get("OPENAI_API_KEY").map(SecretString::from),
             openai_base_url: vars.get("OPENAI_BASE_URL"),
             openai_model: vars.text("OPENAI_MODEL", "gpt-4o-mini"),
-            booking_wait,
+            job_wait,
             business_cache,
             header_timeout,
             max_connections,

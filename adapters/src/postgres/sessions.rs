@@ -12,7 +12,7 @@ use workflows::dialogue::Session;
 
 /// What a turn heard, for the call's timeline (`call_turns`).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Heard<'a> {
+pub struct Received<'a> {
     pub speech: &'a str,
     pub digits: &'a str,
     /// The dialogue's stage after the turn.
@@ -31,7 +31,7 @@ pub async fn keep(
     session: &Session,
     turn: u32,
     reply: &str,
-    heard: Heard<'_>,
+    heard: Received<'_>,
 ) -> Result<(), sqlx::Error> {
     let data = serde_json::to_value(session).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let mut tx = pool.begin().await?;

@@ -14,13 +14,13 @@ use serde_json::{Map, Value, json};
 /// The state of the operational routes: the process's connections, and the token `/metrics`
 /// asks for (`METRICS_TOKEN`), if any.
 #[derive(Debug, Clone)]
-pub struct Ops {
+pub struct Probes {
     pub services: Services,
     pub names: Namespace,
     pub metrics_token: Option<secrecy::SecretString>,
 }
 
-impl Ops {
+impl Probes {
     pub fn new(services: &Services, config: &adapters::Config) -> Self {
         Self {
             services: services.clone(),
@@ -31,7 +31,7 @@ impl Ops {
 }
 
 /// `/healthz`, `/readyz` and `/metrics`.
-pub fn router<S>(ops: Ops) -> Router<S> {
+pub fn router<S>(ops: Probes) -> Router<S> {
     Router::new()
         .route("/healthz", get(live))
         .route("/readyz", get(ready))
@@ -62,7 +62,7 @@ pub async fn readiness(services: &Services) -> Vec<(&'static str, Result<(), Str
 }
 
 /// `GET /readyz`: PostgreSQL, Redis and RabbitMQ are reachable; 503 names those that are not.
-pub async fn ready(State(ops): State<Ops>) -> (StatusCode, Json<Value>) {
+pub async fn ready(State(ops): State<Probes>) -> (StatusCode, Json<Value>) {
     let checks = readiness(&ops.services).await;
     let all_ok = checks.iter().all(|(_, r)| r.is_ok());
     let body: Map<String, Value> = checks
@@ -75,7 +75,7 @@ pub async fn ready(State(ops): State<Ops>) -> (StatusCode, Json<Value>) {
 
 /// `GET /metrics`: Prometheus text exposition (see the README's Operations section). With
 /// `METRICS_TOKEN` set, only for `Authorization: Bearer` that token.
-pub async fn metrics(State(ops): State<Ops>, headers: axum::http::HeaderMap) -> axum::response::Response {
+pub async fn metrics(State(ops): State<Probes>, headers: axum::http::HeaderMap) -> axum::response::Response {
     if let Some(expected) = &ops.metrics_token {
         let presented = headers
             .get(header::AUTHORIZATION)
@@ -94,7 +94,7 @@ pub async fn metrics(State(ops): State<Ops>, headers: axum::http::HeaderMap) -> 
 /// Serves only these routes (a process that runs no api), until `shutdown` completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    ops: Ops,
+    ops: Probes,
     limits: crate::server::Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {

@@ -52,7 +52,8 @@ pub async fn turn(
     respond(&state, Webhook::Answer { turn: q.t }, &params, &uri, q.r).await
 }
 
-pub async fn booking(
+/// `POST /twilio/voice/result?t=N`: a call comes back for the result of the job it waits on.
+pub async fn job_result(
     State(state): State<AppState>,
     uri: OriginalUri,
     Query(q): Query<TurnQuery>,

@@ -12,8 +12,10 @@ pub fn turn_url(turn: u32) -> String {
     format!("/twilio/voice/turn?t={turn}")
 }
 
-pub fn booking_url(turn: u32) -> String {
-    format!("/twilio/voice/booking?t={turn}")
+/// Where a call comes back for the result of a job it waits on (a booking, a move, a
+/// cancellation, a repair).
+pub fn result_url(turn: u32) -> String {
+    format!("/twilio/voice/result?t={turn}")
 }
 
 /// The voice and recogniser settings of a language. Polly has no Canadian English voice, so
@@ -26,8 +28,14 @@ struct Voice {
 
 fn voice(language: Language) -> Voice {
     match language {
-        Language::En => Voice { say_voice: "Polly.Joanna-Neural", say_language: "en-US", listen_language: "en-CA" },
-        Language::Fr => Voice { say_voice: "Polly.Gabrielle-Neural", say_language: "fr-CA", listen_language: "fr-CA" },
+        Language::En => {
+            Voice { say_voice: "Polly.Joanna-Neural", say_language: "en-US", listen_language: Language::En.bcp47() }
+        }
+        Language::Fr => Voice {
+            say_voice: "Polly.Gabrielle-Neural",
+            say_language: Language::Fr.bcp47(),
+            listen_language: Language::Fr.bcp47(),
+        },
     }
 }
 
@@ -115,7 +123,7 @@ pub fn render(reply: &Reply, turn: u32) -> String {
         }
         Next::AwaitJob => {
             say(&mut out, language, &reply.say);
-            out.push_str(&format!(r#"<Redirect method="POST">{}</Redirect>"#, escape(&booking_url(turn))));
+            out.push_str(&format!(r#"<Redirect method="POST">{}</Redirect>"#, escape(&result_url(turn))));
         }
         Next::Transfer { to } => {
             say(&mut out, language, &reply.say);

@@ -442,8 +442,4 @@ impl Prompts {
             "Désolée, personne n'est disponible pour le moment, mais je peux prendre un rendez-vous pour vous.",
         )
     }
-
-    pub fn only_new_bookings(self) -> String {
-        self.pick("I can book a new appointment for you.", "Je peux prendre un nouveau rendez-vous pour vous.")
-    }
 }

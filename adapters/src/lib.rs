@@ -4,7 +4,6 @@
 //! connection is made with a bounded wait and an error that names the service and the variable to
 //! fix.
 
-pub mod admin;
 pub mod amqp;
 pub mod config;
 pub mod metrics;

@@ -69,9 +69,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<adapters::admin::AdminError> for ApiError {
-    fn from(error: adapters::admin::AdminError) -> Self {
-        use adapters::admin::AdminError as E;
+impl From<operations::AdminError> for ApiError {
+    fn from(error: operations::AdminError) -> Self {
+        use operations::AdminError as E;
         match error {
             E::Invalid(message) => Self::BadRequest(message),
             E::NotFound(message) => Self::NotFound(message),

@@ -379,7 +379,7 @@ pub const QUEBEC_TRANSFER: &str = "+15145550111";
 impl TestApp {
     /// Creates a business: the defaults of `bella admin business create`, changed by `edit`.
     pub async fn business(&self, name: &str, edit: impl FnOnce(&mut Profile)) -> BusinessId {
-        let mut profile = adapters::admin::businesses::default_profile();
+        let mut profile = operations::businesses::default_profile();
         profile.name = name.to_owned();
         edit(&mut profile);
         adapters::postgres::businesses::create(&self.pool, &profile).await.expect("business created")

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use adapters::admin::AdminError;
+use operations::AdminError;
 
 /// The fields of a submitted form, in order.
 #[derive(Debug, Default, Clone)]

@@ -1,5 +1,5 @@
 //! The web console at `/admin`: server-rendered pages over the operator verbs of
-//! [`adapters::admin`], the same library the CLI and the JSON API call.
+//! [`operations`], the same library the CLI and the JSON API call.
 //!
 //! - **Sign-in.** An operator pastes an admin token (`bella admin token create`, or
 //!   `ADMIN_TOKEN`). The console keeps a session in Redis under a random id sent as an `HttpOnly`,
@@ -21,7 +21,6 @@ mod pages;
 
 use std::time::Duration;
 
-use adapters::admin::{Actor, Role, tokens};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -29,6 +28,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use operations::{Actor, Role, tokens};
 use rand::Rng as _;
 use redis::AsyncCommands as _;
 use secrecy::ExposeSecret as _;
@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 
 use crate::AppState;
+
 pub use forms::FormData;
 
 /// The session cookie.
@@ -232,7 +233,7 @@ async fn require_session(State(state): State<AppState>, request: Request, next: 
         if session.actor.role == Role::Viewer && parts.uri.path() != "/admin/logout" {
             let action = format!("POST {}", parts.uri.path());
             let target = serde_json::json!({ "path": parts.uri.path() });
-            if let Err(error) = adapters::admin::audit::refused(&state.pool, &session.actor, &action, target).await {
+            if let Err(error) = operations::audit::refused(&state.pool, &session.actor, &action, target).await {
                 tracing::warn!(%error, "console: could not record a refused change in the audit log");
             }
         }

@@ -3,8 +3,8 @@
 // Printing to standard output is what a command-line tool is for.
 #![allow(clippy::print_stdout)]
 
-use adapters::admin::{self, Actor};
 use adapters::postgres::appointments;
+use operations::Actor;
 use sqlx::PgPool;
 
 use super::{Confirm, Output, Why, confirm, print_json, print_outcome, table};
@@ -60,7 +60,7 @@ pub async fn run(pool: &PgPool, actor: &Actor, command: Command, output: Output)
                         a.reference.clone(),
                         a.starts_at.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z").to_string(),
                         a.name.clone(),
-                        admin::mask_phone_numbers(&a.phone),
+                        operations::mask_phone_numbers(&a.phone),
                         a.status.clone(),
                         a.business_name.clone(),
                     ]
@@ -69,10 +69,10 @@ pub async fn run(pool: &PgPool, actor: &Actor, command: Command, output: Output)
             table(&["reference", "starts", "name", "phone", "status", "business"], &rows);
             Ok(())
         }
-        Command::Show { appointment } => print_json(&admin::calls::appointment(pool, &appointment).await?),
+        Command::Show { appointment } => print_json(&operations::calls::appointment(pool, &appointment).await?),
         Command::Cancel { appointment, why, confirm: yes } => {
             confirm(yes, &format!("cancel appointment {appointment} and text the caller"))?;
-            print_outcome(&admin::calls::cancel_appointment(pool, actor, &appointment, &why.reason).await?, output)
+            print_outcome(&operations::calls::cancel_appointment(pool, actor, &appointment, &why.reason).await?, output)
         }
     }
 }

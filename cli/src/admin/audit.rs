@@ -1,6 +1,5 @@
 //! `bella admin audit`: the audit log, newest first.
 
-use adapters::admin;
 use sqlx::PgPool;
 
 use super::{Output, print_json, short, table};
@@ -18,8 +17,8 @@ pub struct Args {
 }
 
 pub async fn run(pool: &PgPool, args: Args, output: Output) -> anyhow::Result<()> {
-    let filter = admin::audit::Filter { actor: args.actor, action: args.action, since: None, limit: args.limit };
-    let rows = admin::audit::list(pool, &filter).await?;
+    let filter = operations::audit::Filter { actor: args.actor, action: args.action, since: None, limit: args.limit };
+    let rows = operations::audit::list(pool, &filter).await?;
     if output.json {
         return print_json(&rows);
     }

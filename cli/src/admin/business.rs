@@ -3,11 +3,11 @@
 // Printing to standard output is what a command-line tool is for.
 #![allow(clippy::print_stdout)]
 
-use adapters::admin::businesses::Changes;
-use adapters::admin::{self, Actor};
 use adapters::postgres::businesses::{self, Business};
 use anyhow::Context as _;
 use chrono::NaiveDate;
+use operations::Actor;
+use operations::businesses::Changes;
 use sqlx::PgPool;
 use workflows::holidays::{self, Province};
 use workflows::{E164, Language};
@@ -55,7 +55,7 @@ pub async fn run(pool: &PgPool, command: Command) -> anyhow::Result<()> {
             if changes.name.is_none() {
                 anyhow::bail!("--name is required to create a business");
             }
-            let saved = admin::businesses::create(pool, &Actor::cli(), &changes, &reason).await?;
+            let saved = operations::businesses::create(pool, &Actor::cli(), &changes, &reason).await?;
             println!("created business {} (audit #{})", saved.id, saved.outcome.audit_id);
             print!("{}", describe(&find(pool, &saved.id.to_string()).await?));
         }
@@ -63,7 +63,7 @@ pub async fn run(pool: &PgPool, command: Command) -> anyhow::Result<()> {
             let current = find(pool, &business).await?;
             let changes = fields.changes(&current.own_holidays);
             let id = current.profile.id.to_string();
-            let saved = admin::businesses::edit(pool, &Actor::cli(), &id, &changes, &reason).await?;
+            let saved = operations::businesses::edit(pool, &Actor::cli(), &id, &changes, &reason).await?;
             if saved.outcome.affected == 0 {
                 println!("business {id}: {} (audit #{})", saved.outcome.message, saved.outcome.audit_id);
             } else {

@@ -3,7 +3,6 @@
 // Printing to standard output is what a command-line tool is for.
 #![allow(clippy::print_stdout)]
 
-use adapters::admin;
 use sqlx::PgPool;
 
 use super::{Output, print_json};
@@ -17,7 +16,7 @@ pub enum Command {
 
 pub async fn run(pool: &PgPool, command: Command, output: Output) -> anyhow::Result<()> {
     let Command::Show { call_sid } = command;
-    let events = admin::calls::timeline(pool, &call_sid).await?;
+    let events = operations::calls::timeline(pool, &call_sid).await?;
     if output.json {
         return print_json(&events);
     }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use adapters::admin::{self, Actor};
+use operations::Actor;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -38,8 +38,8 @@ pub struct DeadFilter {
 }
 
 impl DeadFilter {
-    fn to_filter(&self) -> admin::dead_letters::Filter {
-        admin::dead_letters::Filter {
+    fn to_filter(&self) -> operations::dead_letters::Filter {
+        operations::dead_letters::Filter {
             ids: self.ids.clone(),
             kind: self.kind.clone(),
             error_class: self.error_class.clone(),
@@ -125,7 +125,7 @@ pub async fn run(pool: &PgPool, actor: &Actor, command: Command, output: Output)
     };
     match command {
         Command::List { filter, limit } => {
-            let rows = admin::dead_letters::list(pool, &filter.to_filter(), limit).await?;
+            let rows = operations::dead_letters::list(pool, &filter.to_filter(), limit).await?;
             if output.json {
                 return print_json(&rows);
             }
@@ -139,14 +139,14 @@ pub async fn run(pool: &PgPool, actor: &Actor, command: Command, output: Output)
                         d.status.clone(),
                         short(d.error_class.as_deref(), 12),
                         short(d.call_sid.as_deref(), 34),
-                        short(d.last_error.as_deref().map(admin::mask_phone_numbers).as_deref(), 60),
+                        short(d.last_error.as_deref().map(operations::mask_phone_numbers).as_deref(), 60),
                     ]
                 })
                 .collect();
             table(&["id", "kind", "dead at (UTC)", "status", "class", "call", "error"], &rows);
             Ok(())
         }
-        Command::Show { id } => print_json(&admin::dead_letters::show(pool, id).await?),
+        Command::Show { id } => print_json(&operations::dead_letters::show(pool, id).await?),
         Command::Retry { filter, all, dry_run, rate, why } => {
             need_filter(&filter, all, "retry")?;
             let bar = indicatif::ProgressBar::hidden();
@@ -157,29 +157,41 @@ pub async fn run(pool: &PgPool, actor: &Actor, command: Command, output: Output)
                         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
                 );
             }
-            let options = admin::dead_letters::RetryOptions { dry_run, per_second: rate };
-            let outcome =
-                admin::dead_letters::retry(pool, actor, &filter.to_filter(), &why.reason, options, |done, total| {
+            let options = operations::dead_letters::RetryOptions { dry_run, per_second: rate };
+            let outcome = operations::dead_letters::retry(
+                pool,
+                actor,
+                &filter.to_filter(),
+                &why.reason,
+                options,
+                |done, total| {
                     bar.set_length(total);
                     bar.set_position(done);
-                })
-                .await?;
+                },
+            )
+            .await?;
             bar.finish_and_clear();
             print_outcome(&outcome, output)
         }
         Command::Discard { filter, all, why, confirm: yes } => {
             need_filter(&filter, all, "discard")?;
-            let count = admin::dead_letters::list(pool, &filter.to_filter(), 5_000).await?.len();
+            let count = operations::dead_letters::list(pool, &filter.to_filter(), 5_000).await?.len();
             confirm(yes, &format!("discard {count} dead letters"))?;
-            print_outcome(&admin::dead_letters::discard(pool, actor, &filter.to_filter(), &why.reason).await?, output)
+            print_outcome(
+                &operations::dead_letters::discard(pool, actor, &filter.to_filter(), &why.reason).await?,
+                output,
+            )
         }
         Command::Purge { filter, all, why, confirm: yes } => {
             need_filter(&filter, all, "purge")?;
             let mut counting = filter.to_filter();
             counting.status = counting.status.or(Some("any".into()));
-            let count = admin::dead_letters::list(pool, &counting, 5_000).await?.len();
+            let count = operations::dead_letters::list(pool, &counting, 5_000).await?.len();
             confirm(yes, &format!("delete {count} dead letters for good"))?;
-            print_outcome(&admin::dead_letters::purge(pool, actor, &filter.to_filter(), &why.reason).await?, output)
+            print_outcome(
+                &operations::dead_letters::purge(pool, actor, &filter.to_filter(), &why.reason).await?,
+                output,
+            )
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `bella admin …`: operators' commands, one file per verb group like [`adapters::admin`], whose
+//! `bella admin …`: operators' commands, one file per verb group like [`operations`], whose
 //! verbs they call (the same library the admin API and the console call). Each prints a table
 //! (or `--json`), and each change takes `--reason` and prints the audit entry it wrote.
 //!
@@ -22,7 +22,7 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::time::Duration;
 
 use adapters::Config;
-use adapters::admin::{self, Actor, Ops, Outcome};
+use operations::{Actor, Ops, Outcome};
 use serde::Serialize;
 
 use crate::bootstrap;
@@ -155,7 +155,7 @@ fn kinds_or_all(kinds: &[String], all: bool, verb: &str) -> anyhow::Result<Vec<:
     if kinds.is_empty() && !all {
         anyhow::bail!("name the kinds to {verb} (or --all): book_appointment, send_sms, ...");
     }
-    Ok(admin::queues::kinds(kinds)?)
+    Ok(operations::queues::kinds(kinds)?)
 }
 
 /// A table: columns padded to their widest cell.

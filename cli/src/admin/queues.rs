@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use adapters::admin::{self, Actor, Ops};
+use operations::{Actor, Ops};
 
 use super::{Output, Why, duration, kinds_or_all, print_json, print_outcome, table};
 
@@ -46,7 +46,7 @@ pub enum Command {
 
 /// The counts per kind, as a table or JSON.
 async fn list(ops: &Ops, output: Output) -> anyhow::Result<()> {
-    let stats = admin::queues::stats(ops).await?;
+    let stats = operations::queues::stats(ops).await?;
     if output.json {
         return print_json(&stats);
     }
@@ -80,20 +80,20 @@ pub async fn run(ops: &Ops, actor: &Actor, command: Option<Command>, output: Out
         Command::List => list(ops, output).await,
         Command::Pause { kinds, all, why } => {
             let kinds = kinds_or_all(&kinds, all, "pause")?;
-            let outcome = admin::queues::pause(ops, actor, &kinds, &why.reason).await?;
+            let outcome = operations::queues::pause(ops, actor, &kinds, &why.reason).await?;
             print_outcome(&outcome, output)?;
             confirm_workers(ops, &kinds, true).await
         }
         Command::Resume { kinds, all, why } => {
             let kinds = kinds_or_all(&kinds, all, "resume")?;
-            let outcome = admin::queues::resume(ops, actor, &kinds, &why.reason).await?;
+            let outcome = operations::queues::resume(ops, actor, &kinds, &why.reason).await?;
             print_outcome(&outcome, output)
         }
         Command::Drain { kinds, timeout, why } => {
-            let kinds = admin::queues::kinds(&kinds)?;
+            let kinds = operations::queues::kinds(&kinds)?;
             let spinner = indicatif::ProgressBar::new_spinner();
             spinner.enable_steady_tick(Duration::from_millis(120));
-            let drained = admin::queues::drain(ops, actor, &kinds, &why.reason, timeout, |state| {
+            let drained = operations::queues::drain(ops, actor, &kinds, &why.reason, timeout, |state| {
                 spinner.set_message(format!(
                     "draining: {} jobs in flight, {} workers still consuming",
                     state.in_flight, state.consuming
@@ -123,7 +123,7 @@ pub async fn run(ops: &Ops, actor: &Actor, command: Option<Command>, output: Out
 async fn confirm_workers(ops: &Ops, kinds: &[::workflows::jobs::JobKind], paused: bool) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let state = admin::queues::drain_state(ops, kinds).await?;
+        let state = operations::queues::drain_state(ops, kinds).await?;
         if (state.consuming == 0) == paused {
             eprintln!("every worker has stopped consuming ({} jobs still finishing)", state.in_flight);
             return Ok(());

@@ -3,7 +3,7 @@
 // Printing to standard output is what a command-line tool is for.
 #![allow(clippy::print_stdout)]
 
-use adapters::admin::{self, Actor, Role};
+use operations::{Actor, Role};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -33,7 +33,7 @@ pub enum Command {
 pub async fn run(pool: &PgPool, actor: &Actor, command: Command, output: Output) -> anyhow::Result<()> {
     match command {
         Command::Create { name, role } => {
-            let created = admin::tokens::create(pool, actor, &name, role).await?;
+            let created = operations::tokens::create(pool, actor, &name, role).await?;
             if output.json {
                 return print_json(&created);
             }
@@ -48,7 +48,7 @@ pub async fn run(pool: &PgPool, actor: &Actor, command: Command, output: Output)
             Ok(())
         }
         Command::List => {
-            let rows = admin::tokens::list(pool).await?;
+            let rows = operations::tokens::list(pool).await?;
             if output.json {
                 return print_json(&rows);
             }
@@ -69,7 +69,7 @@ pub async fn run(pool: &PgPool, actor: &Actor, command: Command, output: Output)
             Ok(())
         }
         Command::Revoke { id, why } => {
-            print_outcome(&admin::tokens::revoke(pool, actor, id, &why.reason).await?, output)
+            print_outcome(&operations::tokens::revoke(pool, actor, id, &why.reason).await?, output)
         }
     }
 }

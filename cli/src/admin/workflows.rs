@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use adapters::admin::{self, Actor};
 use anyhow::Context as _;
 use chrono::NaiveDate;
+use operations::Actor;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -59,8 +59,8 @@ pub enum Command {
 pub async fn run(pool: &PgPool, actor: &Actor, command: Command, output: Output) -> anyhow::Result<()> {
     match command {
         Command::List { status, kind, business, call_sid, from, to, limit } => {
-            let filter = admin::workflows::Filter { status, kind, business, call_sid, from, to };
-            let runs = admin::workflows::list(pool, &filter, limit).await?;
+            let filter = operations::workflows::Filter { status, kind, business, call_sid, from, to };
+            let runs = operations::workflows::list(pool, &filter, limit).await?;
             if output.json {
                 return print_json(&runs);
             }
@@ -74,7 +74,7 @@ pub async fn run(pool: &PgPool, actor: &Actor, command: Command, output: Output)
                         r.attempts.to_string(),
                         r.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
                         short(r.call_sid.as_deref(), 34),
-                        short(r.last_error.as_deref().map(admin::mask_phone_numbers).as_deref(), 50),
+                        short(r.last_error.as_deref().map(operations::mask_phone_numbers).as_deref(), 50),
                     ]
                 })
                 .collect();
@@ -82,7 +82,7 @@ pub async fn run(pool: &PgPool, actor: &Actor, command: Command, output: Output)
             Ok(())
         }
         Command::Show { id } => {
-            let run = admin::workflows::show(pool, id).await?;
+            let run = operations::workflows::show(pool, id).await?;
             if output.json {
                 return print_json(&run);
             }
@@ -94,7 +94,7 @@ pub async fn run(pool: &PgPool, actor: &Actor, command: Command, output: Output)
                 println!("call {call}   timeline: bella admin calls show {call}");
             }
             if let Some(error) = &run.run.last_error {
-                println!("last error: {}", admin::mask_phone_numbers(error));
+                println!("last error: {}", operations::mask_phone_numbers(error));
             }
             println!("job: {}", serde_json::to_string(&run.input)?);
             println!("steps:");
@@ -127,11 +127,11 @@ pub async fn run(pool: &PgPool, actor: &Actor, command: Command, output: Output)
                 })?;
                 edits.insert(field.trim().to_owned(), value.to_owned());
             }
-            print_outcome(&admin::workflows::resume(pool, actor, id, &edits, &why.reason).await?, output)
+            print_outcome(&operations::workflows::resume(pool, actor, id, &edits, &why.reason).await?, output)
         }
         Command::Cancel { id, why, confirm: yes } => {
             confirm(yes, &format!("cancel workflow run {id}"))?;
-            print_outcome(&admin::workflows::cancel(pool, actor, id, &why.reason).await?, output)
+            print_outcome(&operations::workflows::cancel(pool, actor, id, &why.reason).await?, output)
         }
     }
 }

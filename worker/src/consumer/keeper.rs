@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use adapters::admin;
 use adapters::amqp::headers;
 use futures_util::StreamExt as _;
 use lapin::message::Delivery;
@@ -65,8 +64,8 @@ pub(super) async fn keep_dead_letters(
 /// Keeps one dead letter in PostgreSQL, then acknowledges it.
 async fn keep_one(pool: &PgPool, kind: JobKind, delivery: Delivery) {
     let headers = headers::texts(delivery.properties.headers().as_ref());
-    let incoming = admin::dead_letters::Incoming { kind: kind.name(), payload: &delivery.data, headers };
-    match admin::dead_letters::keep(pool, &incoming).await {
+    let incoming = operations::dead_letters::Incoming { kind: kind.name(), payload: &delivery.data, headers };
+    match operations::dead_letters::keep(pool, &incoming).await {
         Ok(new) => {
             if new {
                 tracing::info!(job.kind = kind.name(), "dead letter kept for operators");

@@ -28,7 +28,6 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use adapters::admin;
 use adapters::amqp::Publisher;
 use adapters::redis::{Pending, ResultBoard};
 use adapters::{Namespace, Services};
@@ -125,7 +124,7 @@ impl Worker {
             Arc::new(self.options.kinds.iter().map(|kind| (*kind, Arc::new(Gauge::default()))).collect());
         // Read the queue controls before consuming anything: a kind paused before a deploy stays
         // paused in the workers the deploy starts.
-        let initial = admin::queues::paused_kinds(&self.services.pool).await.unwrap_or_else(|error| {
+        let initial = operations::queues::paused_kinds(&self.services.pool).await.unwrap_or_else(|error| {
             tracing::warn!(%error, "could not read the queue controls; consuming every kind");
             HashSet::new()
         });
@@ -152,7 +151,7 @@ impl Worker {
         background.cancel();
         let _ = watcher.await;
         let _ = heart.await;
-        if let Err(error) = admin::queues::farewell(&self.services.redis, &self.names, &worker_id).await {
+        if let Err(error) = operations::queues::farewell(&self.services.redis, &self.names, &worker_id).await {
             tracing::debug!(%error, "could not remove the worker's heartbeat");
         }
         failed.map_or(Ok(()), Err)
@@ -236,14 +235,14 @@ struct Gauge {
 }
 
 /// Follows the queue controls in PostgreSQL: the set of paused kinds, read every
-/// [`admin::queues::CONTROL_POLL`]. A failed read keeps the last known state.
+/// [`operations::queues::CONTROL_POLL`]. A failed read keeps the last known state.
 async fn watch_controls(pool: PgPool, controls: watch::Sender<HashSet<JobKind>>, stop: CancellationToken) {
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
-            () = tokio::time::sleep(admin::queues::CONTROL_POLL) => {}
+            () = tokio::time::sleep(operations::queues::CONTROL_POLL) => {}
         }
-        match admin::queues::paused_kinds(&pool).await {
+        match operations::queues::paused_kinds(&pool).await {
             Ok(paused) => {
                 controls.send_if_modified(|current| {
                     let changed = *current != paused;
@@ -268,26 +267,26 @@ async fn heartbeat(
     stop: CancellationToken,
 ) {
     loop {
-        let beat = admin::queues::Heartbeat {
+        let beat = operations::queues::Heartbeat {
             worker: worker.clone(),
             kinds: gauges
                 .iter()
                 .map(|(kind, gauge)| {
-                    let state = admin::queues::KindState {
+                    let state = operations::queues::KindState {
                         consuming: gauge.consuming.load(Ordering::Relaxed),
                         in_flight: gauge.in_flight.load(Ordering::Relaxed),
                     };
                     (kind.name().to_owned(), state)
                 })
                 .collect(),
-            at_ms: admin::queues::now_ms(),
+            at_ms: operations::queues::now_ms(),
         };
-        if let Err(error) = admin::queues::beat(&redis, &names, &beat).await {
+        if let Err(error) = operations::queues::beat(&redis, &names, &beat).await {
             tracing::debug!(%error, "could not write the worker's heartbeat");
         }
         tokio::select! {
             () = stop.cancelled() => return,
-            () = tokio::time::sleep(admin::queues::HEARTBEAT_EVERY) => {}
+            () = tokio::time::sleep(operations::queues::HEARTBEAT_EVERY) => {}
         }
     }
 }

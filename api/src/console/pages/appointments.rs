@@ -1,6 +1,5 @@
 //! Appointments: the list, one appointment with its texts and runs, cancelling it.
 
-use adapters::admin::{self, mask_phone_numbers};
 use adapters::postgres::appointments;
 use axum::Extension;
 use axum::body::Bytes;
@@ -10,6 +9,7 @@ use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use maud::html;
+use operations::mask_phone_numbers;
 use serde_json::Value;
 
 use super::{Params, done, failed, internal, param, render, require_confirm, said};
@@ -84,7 +84,7 @@ pub async fn appointment(
     Extension(session): Extension<Session>,
     Path(id): Path<String>,
 ) -> Response {
-    let detail = match admin::calls::appointment(&state.pool, &id).await {
+    let detail = match operations::calls::appointment(&state.pool, &id).await {
         Ok(detail) => detail,
         Err(error) => return failed(error),
     };
@@ -134,7 +134,7 @@ pub async fn cancel_appointment(
     let result = async {
         require_confirm(&form)?;
         let why = form.get("reason").unwrap_or_default();
-        Ok(said(&admin::calls::cancel_appointment(&state.pool, &session.actor, &id, why).await?))
+        Ok(said(&operations::calls::cancel_appointment(&state.pool, &session.actor, &id, why).await?))
     }
     .await;
     done(&state, &session, &format!("/admin/appointments/{id}"), result).await

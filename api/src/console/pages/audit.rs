@@ -1,6 +1,5 @@
 //! The audit log: every operator action, filtered by who and what.
 
-use adapters::admin;
 use axum::Extension;
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -16,13 +15,13 @@ pub async fn audit(
     Extension(session): Extension<Session>,
     Query(params): Params,
 ) -> Response {
-    let filter = admin::audit::Filter {
+    let filter = operations::audit::Filter {
         actor: param(&params, "actor").map(str::to_owned),
         action: param(&params, "action").map(str::to_owned),
         since: None,
         limit: 200,
     };
-    let rows = match admin::audit::list(&state.pool, &filter).await {
+    let rows = match operations::audit::list(&state.pool, &filter).await {
         Ok(rows) => rows,
         Err(error) => return internal(&error.into()),
     };

@@ -1,12 +1,12 @@
 //! Businesses: the list, the new-business form, one business and its settings.
 
-use adapters::admin::{self, AdminError};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use chrono::NaiveDate;
 use maud::{Markup, html};
+use operations::AdminError;
 
 use super::{done, failed, render, said};
 use crate::AppState;
@@ -14,7 +14,7 @@ use crate::console::layout::{csrf, maybe, reason};
 use crate::console::{FormData, Session};
 
 pub async fn businesses(State(state): State<AppState>, Extension(session): Extension<Session>) -> Response {
-    let all = match admin::businesses::list(&state.pool).await {
+    let all = match operations::businesses::list(&state.pool).await {
         Ok(all) => all,
         Err(error) => return failed(error),
     };
@@ -33,8 +33,8 @@ pub async fn businesses(State(state): State<AppState>, Extension(session): Exten
     render(&state, &session, "/admin/businesses", "Businesses", &body).await
 }
 
-fn business_form(session: &Session, action: &str, b: Option<&admin::businesses::BusinessView>) -> Markup {
-    let v = |f: fn(&admin::businesses::BusinessView) -> String| b.map(f).unwrap_or_default();
+fn business_form(session: &Session, action: &str, b: Option<&operations::businesses::BusinessView>) -> Markup {
+    let v = |f: fn(&operations::businesses::BusinessView) -> String| b.map(f).unwrap_or_default();
     let disabled = !session.operator();
     // What the form showed, sent back with it: only the fields the operator edits are saved.
     let shown: Vec<(&str, String)> = b
@@ -81,8 +81,8 @@ fn business_form(session: &Session, action: &str, b: Option<&admin::businesses::
     }
 }
 
-/// The form's fields as [`admin::businesses::Changes`]: every field is sent, so all are set.
-fn business_changes(form: &FormData) -> Result<admin::businesses::Changes, AdminError> {
+/// The form's fields as [`operations::businesses::Changes`]: every field is sent, so all are set.
+fn business_changes(form: &FormData) -> Result<operations::businesses::Changes, AdminError> {
     let holidays = match form.get("own_holidays") {
         None => None,
         Some(raw) => Some(
@@ -97,7 +97,7 @@ fn business_changes(form: &FormData) -> Result<admin::businesses::Changes, Admin
                 .collect::<Result<Vec<_>, _>>()?,
         ),
     };
-    Ok(admin::businesses::Changes {
+    Ok(operations::businesses::Changes {
         name: form.text("name"),
         phone_number: form.get("phone_number").map(str::to_owned),
         time_zone: form.text("time_zone"),
@@ -129,7 +129,7 @@ pub async fn create_business(
     let result = async {
         let changes = business_changes(&form)?;
         let why = form.get("reason").unwrap_or_default();
-        admin::businesses::create(&state.pool, &session.actor, &changes, why).await
+        operations::businesses::create(&state.pool, &session.actor, &changes, why).await
     }
     .await;
     match result {
@@ -147,8 +147,8 @@ pub async fn business(
     Extension(session): Extension<Session>,
     Path(id): Path<String>,
 ) -> Response {
-    let business = match admin::businesses::find(&state.pool, &id).await {
-        Ok(business) => admin::businesses::BusinessView::from(&business),
+    let business = match operations::businesses::find(&state.pool, &id).await {
+        Ok(business) => operations::businesses::BusinessView::from(&business),
         Err(error) => return failed(error),
     };
     let body = business_form(&session, &format!("/admin/businesses/{}", business.id), Some(&business));
@@ -165,7 +165,7 @@ pub async fn edit_business(
     let result = async {
         let changes = business_changes(&form)?;
         let why = form.get("reason").unwrap_or_default();
-        let saved = admin::businesses::edit(&state.pool, &session.actor, &id, &changes, why).await?;
+        let saved = operations::businesses::edit(&state.pool, &session.actor, &id, &changes, why).await?;
         state.businesses.invalidate();
         Ok(said(&saved.outcome))
     }

@@ -1,6 +1,5 @@
 //! Calls: the recent calls, and one call's timeline.
 
-use adapters::admin;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,7 +19,7 @@ pub async fn calls(
         let target: String = url::form_urlencoded::byte_serialize(sid.as_bytes()).collect();
         return Redirect::to(&format!("/admin/calls/{target}")).into_response();
     }
-    let recent = match admin::calls::recent(&state.pool, 100).await {
+    let recent = match operations::calls::recent(&state.pool, 100).await {
         Ok(recent) => recent,
         Err(error) => return failed(error),
     };
@@ -49,7 +48,7 @@ pub async fn call(
     Extension(session): Extension<Session>,
     Path(sid): Path<String>,
 ) -> Response {
-    let events = match admin::calls::timeline(&state.pool, &sid).await {
+    let events = match operations::calls::timeline(&state.pool, &sid).await {
         Ok(events) => events,
         Err(error) => return failed(error),
     };

@@ -2,13 +2,13 @@
 
 use std::collections::HashMap;
 
-use adapters::admin::{self, AdminError, mask_phone_numbers};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
+use operations::{AdminError, mask_phone_numbers};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -17,8 +17,8 @@ use crate::AppState;
 use crate::console::layout::{self, confirm, csrf, json, maybe, reason, short, when};
 use crate::console::{FormData, Session};
 
-fn dead_filter(params: &HashMap<String, String>) -> admin::dead_letters::Filter {
-    admin::dead_letters::Filter {
+fn dead_filter(params: &HashMap<String, String>) -> operations::dead_letters::Filter {
+    operations::dead_letters::Filter {
         kind: param(params, "kind").map(str::to_owned),
         error_class: param(params, "error_class").map(str::to_owned),
         call_sid: param(params, "call_sid").map(str::to_owned),
@@ -33,7 +33,7 @@ pub async fn dead_letters(
     Query(params): Params,
 ) -> Response {
     let filter = dead_filter(&params);
-    let rows = match admin::dead_letters::list(&state.pool, &filter, 200).await {
+    let rows = match operations::dead_letters::list(&state.pool, &filter, 200).await {
         Ok(rows) => rows,
         Err(error) => return failed(error),
     };
@@ -112,7 +112,7 @@ pub async fn change_dead_letters(
         let filter = if form.checked("matching") {
             let prefixed = form.prefixed("filter.");
             let get = |name: &str| prefixed.get(name).cloned().filter(|v| !v.is_empty());
-            let filter = admin::dead_letters::Filter {
+            let filter = operations::dead_letters::Filter {
                 kind: get("kind"),
                 error_class: get("error_class"),
                 call_sid: get("call_sid"),
@@ -130,17 +130,18 @@ pub async fn change_dead_letters(
                 "tick the dead letters to change, or \"every dead letter matching the filter\"".into(),
             ));
         } else {
-            admin::dead_letters::Filter { ids, ..Default::default() }
+            operations::dead_letters::Filter { ids, ..Default::default() }
         };
         let why = form.get("reason").unwrap_or_default();
         match form.get("verb") {
             Some("retry") => {
-                let options = admin::dead_letters::RetryOptions {
+                let options = operations::dead_letters::RetryOptions {
                     dry_run: form.checked("dry_run"),
                     per_second: form.number("per_second", "per second")?.unwrap_or(0),
                 };
                 let outcome =
-                    admin::dead_letters::retry(&state.pool, &session.actor, &filter, why, options, |_, _| {}).await?;
+                    operations::dead_letters::retry(&state.pool, &session.actor, &filter, why, options, |_, _| {})
+                        .await?;
                 Ok(said(&outcome))
             }
             Some("discard") => {
@@ -150,7 +151,7 @@ pub async fn change_dead_letters(
                     ));
                 }
                 require_confirm(&form)?;
-                Ok(said(&admin::dead_letters::discard(&state.pool, &session.actor, &filter, why).await?))
+                Ok(said(&operations::dead_letters::discard(&state.pool, &session.actor, &filter, why).await?))
             }
             _ => Err(AdminError::Invalid("choose retry or discard".into())),
         }
@@ -167,7 +168,7 @@ pub async fn dead_letter(
     let Ok(id) = id.parse::<Uuid>() else {
         return layout::error_page(StatusCode::NOT_FOUND, "No such dead letter: its id is a UUID.");
     };
-    let detail = match admin::dead_letters::show(&state.pool, id).await {
+    let detail = match operations::dead_letters::show(&state.pool, id).await {
         Ok(detail) => detail,
         Err(error) => return failed(error),
     };

@@ -1,15 +1,15 @@
-//! The console's pages. Each reads through [`adapters::admin`] and renders; each change calls the
+//! The console's pages. Each reads through [`operations`] and renders; each change calls the
 //! same verb as `bella admin …` and `/admin/api/…`, then redirects back with what it did.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use ::workflows::jobs::JobKind;
-use adapters::admin::{AdminError, Ops, Outcome};
 use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+use operations::{AdminError, Ops, Outcome};
 
 use crate::AppState;
 use crate::console::layout;

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use adapters::admin::{self, AdminError};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
 use maud::html;
+use operations::AdminError;
 
 use super::{done, failed, ops, render, said, seconds};
 use crate::AppState;
@@ -15,7 +15,7 @@ use crate::console::layout::{csrf, reason};
 use crate::console::{FormData, Session};
 
 pub async fn queues(State(state): State<AppState>, Extension(session): Extension<Session>) -> Response {
-    let stats = match admin::queues::stats(&ops(&state)).await {
+    let stats = match operations::queues::stats(&ops(&state)).await {
         Ok(stats) => stats,
         Err(error) => return failed(error),
     };
@@ -83,15 +83,16 @@ pub async fn change_queues(
     let form = FormData::parse(&body);
     let result = async {
         let names: Vec<String> = form.text("kind").into_iter().collect();
-        let kinds = admin::queues::kinds(&names)?;
+        let kinds = operations::queues::kinds(&names)?;
         let why = form.get("reason").unwrap_or_default();
         let ops = ops(&state);
         match form.get("verb") {
-            Some("pause") => Ok(said(&admin::queues::pause(&ops, &session.actor, &kinds, why).await?)),
-            Some("resume") => Ok(said(&admin::queues::resume(&ops, &session.actor, &kinds, why).await?)),
+            Some("pause") => Ok(said(&operations::queues::pause(&ops, &session.actor, &kinds, why).await?)),
+            Some("resume") => Ok(said(&operations::queues::resume(&ops, &session.actor, &kinds, why).await?)),
             Some("drain") => {
                 let drained =
-                    admin::queues::drain(&ops, &session.actor, &kinds, why, Duration::from_secs(20), |_| {}).await?;
+                    operations::queues::drain(&ops, &session.actor, &kinds, why, Duration::from_secs(20), |_| {})
+                        .await?;
                 let ready: u64 = drained.left.iter().map(|q| q.ready).sum();
                 let state = if drained.complete {
                     "drained: nothing in flight".to_owned()

@@ -1,11 +1,11 @@
 //! Admin tokens: the list, create and revoke.
 
-use adapters::admin::{self, AdminError};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Response;
 use maud::html;
+use operations::AdminError;
 use uuid::Uuid;
 
 use super::{done, internal, render, said};
@@ -17,8 +17,8 @@ pub async fn tokens(State(state): State<AppState>, Extension(session): Extension
     tokens_page(&state, &session, None).await
 }
 
-async fn tokens_page(state: &AppState, session: &Session, created: Option<&admin::tokens::Created>) -> Response {
-    let all = match admin::tokens::list(&state.pool).await {
+async fn tokens_page(state: &AppState, session: &Session, created: Option<&operations::tokens::Created>) -> Response {
+    let all = match operations::tokens::list(&state.pool).await {
         Ok(all) => all,
         Err(error) => return internal(&error.into()),
     };
@@ -69,10 +69,10 @@ pub async fn change_tokens(
     let form = FormData::parse(&body);
     match form.get("verb") {
         Some("create") => {
-            let role = form.get("role").unwrap_or_default().parse::<admin::Role>().map_err(AdminError::Invalid);
+            let role = form.get("role").unwrap_or_default().parse::<operations::Role>().map_err(AdminError::Invalid);
             let name = form.get("name").unwrap_or_default();
             let created = match role {
-                Ok(role) => admin::tokens::create(&state.pool, &session.actor, name, role).await,
+                Ok(role) => operations::tokens::create(&state.pool, &session.actor, name, role).await,
                 Err(error) => Err(error),
             };
             match created {
@@ -88,7 +88,7 @@ pub async fn change_tokens(
                     .and_then(|id| id.parse::<Uuid>().ok())
                     .ok_or_else(|| AdminError::Invalid("which token? (id missing)".into()))?;
                 let why = form.get("reason").unwrap_or_default();
-                Ok(said(&admin::tokens::revoke(&state.pool, &session.actor, id, why).await?))
+                Ok(said(&operations::tokens::revoke(&state.pool, &session.actor, id, why).await?))
             }
             .await;
             done(&state, &session, "/admin/tokens", result).await

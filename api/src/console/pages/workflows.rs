@@ -1,7 +1,6 @@
 //! Workflow runs: the list, one run with its steps, resume and cancel.
 
 use ::workflows::runs::RunStatus;
-use adapters::admin::{self, mask_phone_numbers};
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -9,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::NaiveDate;
 use maud::html;
+use operations::mask_phone_numbers;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -31,7 +31,7 @@ pub async fn workflows(
             }
         }
     }
-    let filter = admin::workflows::Filter {
+    let filter = operations::workflows::Filter {
         status: param(&params, "status").map(str::to_owned),
         kind: param(&params, "kind").map(str::to_owned),
         business: None,
@@ -42,8 +42,8 @@ pub async fn workflows(
     workflows_page(&state, &session, &filter).await
 }
 
-async fn workflows_page(state: &AppState, session: &Session, filter: &admin::workflows::Filter) -> Response {
-    let runs = match admin::workflows::list(&state.pool, filter, 200).await {
+async fn workflows_page(state: &AppState, session: &Session, filter: &operations::workflows::Filter) -> Response {
+    let runs = match operations::workflows::list(&state.pool, filter, 200).await {
         Ok(runs) => runs,
         Err(error) => return failed(error),
     };
@@ -91,7 +91,7 @@ pub async fn workflow(
     let Ok(id) = id.parse::<Uuid>() else {
         return layout::error_page(StatusCode::NOT_FOUND, "No such workflow run: its id is a UUID.");
     };
-    let detail = match admin::workflows::show(&state.pool, id).await {
+    let detail = match operations::workflows::show(&state.pool, id).await {
         Ok(detail) => detail,
         Err(error) => return failed(error),
     };
@@ -174,7 +174,7 @@ pub async fn resume_workflow(
     let form = FormData::parse(&body);
     let back = format!("/admin/workflows/{id}");
     let result = async {
-        let current = admin::workflows::show(&state.pool, id).await?.input;
+        let current = operations::workflows::show(&state.pool, id).await?.input;
         // Only the fields changed: the form shows the current name, and a blank phone keeps it.
         let set = form
             .prefixed("set.")
@@ -183,7 +183,7 @@ pub async fn resume_workflow(
             .filter(|(field, value)| !value.is_empty() && current.get(field).and_then(Value::as_str) != Some(value))
             .collect();
         let why = form.get("reason").unwrap_or_default();
-        Ok(said(&admin::workflows::resume(&state.pool, &session.actor, id, &set, why).await?))
+        Ok(said(&operations::workflows::resume(&state.pool, &session.actor, id, &set, why).await?))
     }
     .await;
     done(&state, &session, &back, result).await
@@ -199,7 +199,7 @@ pub async fn cancel_workflow(
     let result = async {
         require_confirm(&form)?;
         let why = form.get("reason").unwrap_or_default();
-        Ok(said(&admin::workflows::cancel(&state.pool, &session.actor, id, why).await?))
+        Ok(said(&operations::workflows::cancel(&state.pool, &session.actor, id, why).await?))
     }
     .await;
     done(&state, &session, &format!("/admin/workflows/{id}"), result).await

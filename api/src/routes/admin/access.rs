@@ -2,13 +2,13 @@
 //! address throttled after too many refusals), a viewer's change refused (403) and audited, and
 //! the framework's own refusals turned into the API's one error shape.
 
-use adapters::admin::{self, Actor, Role};
 use adapters::config::token_matches;
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use operations::{Actor, Role};
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
@@ -43,7 +43,7 @@ pub async fn require_token(State(state): State<AppState>, mut request: Request, 
             let changes = !matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD);
             if changes && actor.role == Role::Viewer {
                 let action = format!("{} {}", request.method(), request.uri().path());
-                if let Err(error) = admin::audit::refused(
+                if let Err(error) = operations::audit::refused(
                     &state.pool,
                     &actor,
                     &action,
@@ -80,7 +80,7 @@ pub async fn actor_for(state: &AppState, token: &str) -> Result<Option<Actor>, s
     if token.is_empty() {
         return Ok(None);
     }
-    admin::tokens::authenticate(&state.pool, token).await
+    operations::tokens::authenticate(&state.pool, token).await
 }
 
 /// Refuses, with 400, a request whose path or query carries a NUL character (`%00`): no

@@ -3,12 +3,12 @@
 use std::collections::HashMap;
 
 use ::workflows::BusinessId;
-use adapters::admin::{self, Actor, Outcome};
 use adapters::postgres::appointments::Filter;
 use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
+use operations::{Actor, Outcome};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -17,12 +17,12 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 
 /// `GET /admin/api/appointments/{id or reference}`
-#[utoipa::path(get, path = "/admin/api/appointments/{id}", tag = "appointments", params(("id" = String, Path, description = "the appointment's id or reference")), responses((status = 200, body = admin::calls::AppointmentDetail), (status = 404, description = "not found", body = ErrorBody)))]
+#[utoipa::path(get, path = "/admin/api/appointments/{id}", tag = "appointments", params(("id" = String, Path, description = "the appointment's id or reference")), responses((status = 200, body = operations::calls::AppointmentDetail), (status = 404, description = "not found", body = ErrorBody)))]
 pub async fn appointment(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Reply<admin::calls::AppointmentDetail> {
-    Ok(Json(admin::calls::appointment(&state.pool, &id).await?))
+) -> Reply<operations::calls::AppointmentDetail> {
+    Ok(Json(operations::calls::appointment(&state.pool, &id).await?))
 }
 
 /// `POST /admin/api/appointments/{id or reference}/cancel`
@@ -33,7 +33,7 @@ pub async fn cancel_appointment(
     Path(id): Path<String>,
     Json(body): Json<ReasonBody>,
 ) -> Reply<Outcome> {
-    Ok(Json(admin::calls::cancel_appointment(&state.pool, &actor, &id, &body.reason).await?))
+    Ok(Json(operations::calls::cancel_appointment(&state.pool, &actor, &id, &body.reason).await?))
 }
 
 /// One appointment as the admin API shows it: phone in E.164, times in RFC 3339 with the

@@ -1,6 +1,5 @@
 //! `/admin/api/audit`: the audit log.
 
-use adapters::admin;
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
@@ -18,16 +17,16 @@ pub struct AuditQuery {
 }
 
 /// `GET /admin/api/audit`
-#[utoipa::path(get, path = "/admin/api/audit", tag = "access", params(AuditQuery), responses((status = 200, body = Vec<admin::audit::AuditRow>)))]
+#[utoipa::path(get, path = "/admin/api/audit", tag = "access", params(AuditQuery), responses((status = 200, body = Vec<operations::audit::AuditRow>)))]
 pub async fn audit(
     State(state): State<AppState>,
     Query(query): Query<AuditQuery>,
-) -> Reply<Vec<admin::audit::AuditRow>> {
-    let filter = admin::audit::Filter {
+) -> Reply<Vec<operations::audit::AuditRow>> {
+    let filter = operations::audit::Filter {
         actor: query.actor,
         action: query.action,
         since: None,
         limit: query.limit.unwrap_or(50),
     };
-    Ok(Json(admin::audit::list(&state.pool, &filter).await?))
+    Ok(Json(operations::audit::list(&state.pool, &filter).await?))
 }

@@ -1,8 +1,8 @@
 //! `/admin/api/dead-letters`: list, show, retry, discard and purge.
 
-use adapters::admin::{self, Actor, Outcome};
 use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
+use operations::{Actor, Outcome};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -26,8 +26,8 @@ pub struct DeadQuery {
 }
 
 impl DeadQuery {
-    fn filter(&self, ids: Vec<Uuid>) -> admin::dead_letters::Filter {
-        admin::dead_letters::Filter {
+    fn filter(&self, ids: Vec<Uuid>) -> operations::dead_letters::Filter {
+        operations::dead_letters::Filter {
             ids,
             kind: self.kind.clone(),
             error_class: self.error_class.clone(),
@@ -42,19 +42,22 @@ impl DeadQuery {
 }
 
 /// `GET /admin/api/dead-letters`
-#[utoipa::path(get, path = "/admin/api/dead-letters", tag = "dead letters", params(DeadQuery), responses((status = 200, body = Vec<admin::dead_letters::Summary>)))]
+#[utoipa::path(get, path = "/admin/api/dead-letters", tag = "dead letters", params(DeadQuery), responses((status = 200, body = Vec<operations::dead_letters::Summary>)))]
 pub async fn dead_letters(
     State(state): State<AppState>,
     Query(query): Query<DeadQuery>,
-) -> Reply<Vec<admin::dead_letters::Summary>> {
+) -> Reply<Vec<operations::dead_letters::Summary>> {
     let limit = query.limit.unwrap_or(100);
-    Ok(Json(admin::dead_letters::list(&state.pool, &query.filter(Vec::new()), limit).await?))
+    Ok(Json(operations::dead_letters::list(&state.pool, &query.filter(Vec::new()), limit).await?))
 }
 
 /// `GET /admin/api/dead-letters/{id}`
-#[utoipa::path(get, path = "/admin/api/dead-letters/{id}", tag = "dead letters", params(("id" = Uuid, Path, description = "its id")), responses((status = 200, body = admin::dead_letters::Detail), (status = 404, description = "not found", body = ErrorBody)))]
-pub async fn dead_letter(State(state): State<AppState>, Path(id): Path<Uuid>) -> Reply<admin::dead_letters::Detail> {
-    Ok(Json(admin::dead_letters::show(&state.pool, id).await?))
+#[utoipa::path(get, path = "/admin/api/dead-letters/{id}", tag = "dead letters", params(("id" = Uuid, Path, description = "its id")), responses((status = 200, body = operations::dead_letters::Detail), (status = 404, description = "not found", body = ErrorBody)))]
+pub async fn dead_letter(
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> Reply<operations::dead_letters::Detail> {
+    Ok(Json(operations::dead_letters::show(&state.pool, id).await?))
 }
 
 /// A bulk change of dead letters: ids and/or filters (at least one, or `all`), and a reason.
@@ -95,7 +98,7 @@ impl DeadChange {
         Ok(())
     }
 
-    fn filter(&self) -> Result<admin::dead_letters::Filter, ApiError> {
+    fn filter(&self) -> Result<operations::dead_letters::Filter, ApiError> {
         let f = self;
         let narrowed = !self.ids.is_empty()
             || f.kind.is_some()
@@ -109,7 +112,7 @@ impl DeadChange {
                 "name ids or a filter (kind, error_class, call_sid, business, older_than_seconds), or set all".into(),
             ));
         }
-        Ok(admin::dead_letters::Filter {
+        Ok(operations::dead_letters::Filter {
             ids: self.ids.clone(),
             kind: f.kind.clone(),
             error_class: f.error_class.clone(),
@@ -130,9 +133,9 @@ pub async fn retry_dead_letters(
     Extension(actor): Extension<Actor>,
     Json(body): Json<DeadChange>,
 ) -> Reply<Outcome> {
-    let options = admin::dead_letters::RetryOptions { dry_run: body.dry_run, per_second: body.per_second };
+    let options = operations::dead_letters::RetryOptions { dry_run: body.dry_run, per_second: body.per_second };
     let filter = body.filter()?;
-    Ok(Json(admin::dead_letters::retry(&state.pool, &actor, &filter, &body.reason, options, |_, _| {}).await?))
+    Ok(Json(operations::dead_letters::retry(&state.pool, &actor, &filter, &body.reason, options, |_, _| {}).await?))
 }
 
 /// `POST /admin/api/dead-letters/discard`
@@ -144,7 +147,7 @@ pub async fn discard_dead_letters(
 ) -> Reply<Outcome> {
     body.no_dry_run("discard")?;
     let filter = body.filter()?;
-    Ok(Json(admin::dead_letters::discard(&state.pool, &actor, &filter, &body.reason).await?))
+    Ok(Json(operations::dead_letters::discard(&state.pool, &actor, &filter, &body.reason).await?))
 }
 
 /// `POST /admin/api/dead-letters/purge`
@@ -156,5 +159,5 @@ pub async fn purge_dead_letters(
 ) -> Reply<Outcome> {
     body.no_dry_run("purge")?;
     let filter = body.filter()?;
-    Ok(Json(admin::dead_letters::purge(&state.pool, &actor, &filter, &body.reason).await?))
+    Ok(Json(operations::dead_letters::purge(&state.pool, &actor, &filter, &body.reason).await?))
 }

@@ -1,4 +1,4 @@
-//! The operator verbs of [`adapters::admin`] as JSON under `/admin/api`, one file per group, behind
+//! The operator verbs of [`operations`] as JSON under `/admin/api`, one file per group, behind
 //! a bearer token ([`access`]). Reads need any token; changes need an operator's (a viewer gets
 //! 403). Every change takes a `reason` and answers with what it did and the audit entry it wrote.
 //!
@@ -15,9 +15,9 @@ pub mod queues;
 pub mod tokens;
 pub mod workflows;
 
-use adapters::admin::Ops;
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
+use operations::Ops;
 use serde::Deserialize;
 
 use crate::AppState;

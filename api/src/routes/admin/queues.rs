@@ -2,18 +2,18 @@
 
 use std::time::Duration;
 
-use adapters::admin::{self, Actor, Outcome};
 use axum::extract::State;
 use axum::{Extension, Json};
+use operations::{Actor, Outcome};
 use serde::Deserialize;
 
 use super::{Reply, ops};
 use crate::AppState;
 
 /// `GET /admin/api/queues`
-#[utoipa::path(get, path = "/admin/api/queues", tag = "queues", responses((status = 200, body = Vec<admin::queues::QueueStats>)))]
-pub async fn queues(State(state): State<AppState>) -> Reply<Vec<admin::queues::QueueStats>> {
-    Ok(Json(admin::queues::stats(&ops(&state)).await?))
+#[utoipa::path(get, path = "/admin/api/queues", tag = "queues", responses((status = 200, body = Vec<operations::queues::QueueStats>)))]
+pub async fn queues(State(state): State<AppState>) -> Reply<Vec<operations::queues::QueueStats>> {
+    Ok(Json(operations::queues::stats(&ops(&state)).await?))
 }
 
 /// Kinds and a reason.
@@ -37,8 +37,8 @@ pub async fn pause(
     Extension(actor): Extension<Actor>,
     Json(body): Json<QueueChange>,
 ) -> Reply<Outcome> {
-    let kinds = admin::queues::kinds(&body.kinds)?;
-    Ok(Json(admin::queues::pause(&ops(&state), &actor, &kinds, &body.reason).await?))
+    let kinds = operations::queues::kinds(&body.kinds)?;
+    Ok(Json(operations::queues::pause(&ops(&state), &actor, &kinds, &body.reason).await?))
 }
 
 /// `POST /admin/api/queues/resume`
@@ -48,18 +48,18 @@ pub async fn resume(
     Extension(actor): Extension<Actor>,
     Json(body): Json<QueueChange>,
 ) -> Reply<Outcome> {
-    let kinds = admin::queues::kinds(&body.kinds)?;
-    Ok(Json(admin::queues::resume(&ops(&state), &actor, &kinds, &body.reason).await?))
+    let kinds = operations::queues::kinds(&body.kinds)?;
+    Ok(Json(operations::queues::resume(&ops(&state), &actor, &kinds, &body.reason).await?))
 }
 
 /// `POST /admin/api/queues/drain`: pauses, waits for the jobs in flight, reports what is left.
-#[utoipa::path(post, path = "/admin/api/queues/drain", tag = "queues", request_body = QueueChange, responses((status = 200, body = admin::queues::Drained)))]
+#[utoipa::path(post, path = "/admin/api/queues/drain", tag = "queues", request_body = QueueChange, responses((status = 200, body = operations::queues::Drained)))]
 pub async fn drain(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Json(body): Json<QueueChange>,
-) -> Reply<admin::queues::Drained> {
-    let kinds = admin::queues::kinds(&body.kinds)?;
+) -> Reply<operations::queues::Drained> {
+    let kinds = operations::queues::kinds(&body.kinds)?;
     let limit = Duration::from_secs(body.timeout_seconds.unwrap_or(20).min(50));
-    Ok(Json(admin::queues::drain(&ops(&state), &actor, &kinds, &body.reason, limit, |_| {}).await?))
+    Ok(Json(operations::queues::drain(&ops(&state), &actor, &kinds, &body.reason, limit, |_| {}).await?))
 }

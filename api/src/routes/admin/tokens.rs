@@ -1,9 +1,9 @@
 //! `/admin/api/tokens`: list, create and revoke admin tokens.
 
-use adapters::admin::{self, Actor, Outcome};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use operations::{Actor, Outcome};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -15,17 +15,17 @@ use crate::error::{ApiError, ErrorBody};
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
     pub name: String,
-    pub role: admin::Role,
+    pub role: operations::Role,
 }
 
 /// `POST /admin/api/tokens`: the token is in the answer, once.
-#[utoipa::path(post, path = "/admin/api/tokens", tag = "access", request_body = TokenBody, responses((status = 201, description = "the token, shown this once", body = admin::tokens::Created), (status = 409, description = "a token of that name exists already", body = ErrorBody)))]
+#[utoipa::path(post, path = "/admin/api/tokens", tag = "access", request_body = TokenBody, responses((status = 201, description = "the token, shown this once", body = operations::tokens::Created), (status = 409, description = "a token of that name exists already", body = ErrorBody)))]
 pub async fn create_token(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Json(body): Json<TokenBody>,
-) -> Result<(StatusCode, Json<admin::tokens::Created>), ApiError> {
-    let created = admin::tokens::create(&state.pool, &actor, &body.name, body.role).await?;
+) -> Result<(StatusCode, Json<operations::tokens::Created>), ApiError> {
+    let created = operations::tokens::create(&state.pool, &actor, &body.name, body.role).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -37,11 +37,11 @@ pub async fn revoke_token(
     Path(id): Path<Uuid>,
     Json(body): Json<ReasonBody>,
 ) -> Reply<Outcome> {
-    Ok(Json(admin::tokens::revoke(&state.pool, &actor, id, &body.reason).await?))
+    Ok(Json(operations::tokens::revoke(&state.pool, &actor, id, &body.reason).await?))
 }
 
 /// `GET /admin/api/tokens`
-#[utoipa::path(get, path = "/admin/api/tokens", tag = "access", responses((status = 200, body = Vec<admin::tokens::TokenRow>)))]
-pub async fn tokens(State(state): State<AppState>) -> Reply<Vec<admin::tokens::TokenRow>> {
-    Ok(Json(admin::tokens::list(&state.pool).await?))
+#[utoipa::path(get, path = "/admin/api/tokens", tag = "access", responses((status = 200, body = Vec<operations::tokens::TokenRow>)))]
+pub async fn tokens(State(state): State<AppState>) -> Reply<Vec<operations::tokens::TokenRow>> {
+    Ok(Json(operations::tokens::list(&state.pool).await?))
 }

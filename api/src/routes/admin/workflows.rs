@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use adapters::admin::{self, Actor, Outcome};
 use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
 use chrono::NaiveDate;
+use operations::{Actor, Outcome};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -27,12 +27,12 @@ pub struct WorkflowQuery {
 }
 
 /// `GET /admin/api/workflows`
-#[utoipa::path(get, path = "/admin/api/workflows", tag = "workflows", params(WorkflowQuery), responses((status = 200, body = Vec<admin::workflows::RunSummary>)))]
+#[utoipa::path(get, path = "/admin/api/workflows", tag = "workflows", params(WorkflowQuery), responses((status = 200, body = Vec<operations::workflows::RunSummary>)))]
 pub async fn workflows(
     State(state): State<AppState>,
     Query(query): Query<WorkflowQuery>,
-) -> Reply<Vec<admin::workflows::RunSummary>> {
-    let filter = admin::workflows::Filter {
+) -> Reply<Vec<operations::workflows::RunSummary>> {
+    let filter = operations::workflows::Filter {
         status: query.status,
         kind: query.kind,
         business: query.business,
@@ -40,13 +40,13 @@ pub async fn workflows(
         from: query.from,
         to: query.to,
     };
-    Ok(Json(admin::workflows::list(&state.pool, &filter, query.limit.unwrap_or(50)).await?))
+    Ok(Json(operations::workflows::list(&state.pool, &filter, query.limit.unwrap_or(50)).await?))
 }
 
 /// `GET /admin/api/workflows/{id}`
-#[utoipa::path(get, path = "/admin/api/workflows/{id}", tag = "workflows", params(("id" = Uuid, Path, description = "its id")), responses((status = 200, body = admin::workflows::RunDetail), (status = 404, description = "not found", body = ErrorBody)))]
-pub async fn workflow(State(state): State<AppState>, Path(id): Path<Uuid>) -> Reply<admin::workflows::RunDetail> {
-    Ok(Json(admin::workflows::show(&state.pool, id).await?))
+#[utoipa::path(get, path = "/admin/api/workflows/{id}", tag = "workflows", params(("id" = Uuid, Path, description = "its id")), responses((status = 200, body = operations::workflows::RunDetail), (status = 404, description = "not found", body = ErrorBody)))]
+pub async fn workflow(State(state): State<AppState>, Path(id): Path<Uuid>) -> Reply<operations::workflows::RunDetail> {
+    Ok(Json(operations::workflows::show(&state.pool, id).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -68,7 +68,7 @@ pub async fn resume_workflow(
     Path(id): Path<Uuid>,
     Json(body): Json<ResumeBody>,
 ) -> Reply<Outcome> {
-    Ok(Json(admin::workflows::resume(&state.pool, &actor, id, &body.set, &body.reason).await?))
+    Ok(Json(operations::workflows::resume(&state.pool, &actor, id, &body.set, &body.reason).await?))
 }
 
 /// `POST /admin/api/workflows/{id}/cancel`
@@ -79,5 +79,5 @@ pub async fn cancel_workflow(
     Path(id): Path<Uuid>,
     Json(body): Json<ReasonBody>,
 ) -> Reply<Outcome> {
-    Ok(Json(admin::workflows::cancel(&state.pool, &actor, id, &body.reason).await?))
+    Ok(Json(operations::workflows::cancel(&state.pool, &actor, id, &body.reason).await?))
 }

@@ -353,7 +353,7 @@ pub async fn resume(
         format!("{message} after editing {}", edits.keys().cloned().collect::<Vec<_>>().join(", "))
     };
     let outcome = record_resume(&mut tx, actor, &target, &why, 1, &message).await?;
-    crate::postgres::outbox::enqueue_as(&mut tx, &format!("resume:{}", outcome.audit_id), &job).await?;
+    adapters::postgres::outbox::enqueue_as(&mut tx, &format!("resume:{}", outcome.audit_id), &job).await?;
     tx.commit().await?;
     Ok(outcome)
 }

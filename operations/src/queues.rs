@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
+use adapters::redis::Pending;
 use chrono::Utc;
 use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
@@ -20,8 +21,7 @@ use workflows::runs::RunStatus;
 
 use super::audit::{self, Entry};
 use super::{Actor, AdminError, Outcome};
-use crate::admin::Ops;
-use crate::redis::Pending;
+use crate::Ops;
 
 /// How often workers read the queue controls: a pause is obeyed within this (plus a query).
 pub const CONTROL_POLL: Duration = Duration::from_millis(250);
@@ -56,7 +56,7 @@ pub struct Heartbeat {
 /// Writes a worker's heartbeat.
 pub async fn beat(
     redis: &redis::aio::ConnectionManager,
-    names: &crate::Namespace,
+    names: &adapters::Namespace,
     heartbeat: &Heartbeat,
 ) -> redis::RedisResult<()> {
     let mut conn = redis.clone();
@@ -73,7 +73,7 @@ pub async fn beat(
 /// Removes a worker's heartbeat when it stops.
 pub async fn farewell(
     redis: &redis::aio::ConnectionManager,
-    names: &crate::Namespace,
+    names: &adapters::Namespace,
     worker: &str,
 ) -> redis::RedisResult<()> {
     let mut conn = redis.clone();
@@ -203,7 +203,7 @@ pub async fn stats(ops: &Ops) -> Result<Vec<QueueStats>, AdminError> {
             paused: control.is_some_and(|c| c.1),
             pause_reason: control.filter(|c| c.1).and_then(|c| c.2.clone()),
             oldest_seconds: pending
-                .oldest_age(kind, crate::postgres::runs::ended_in(&ops.pool))
+                .oldest_age(kind, adapters::postgres::runs::ended_in(&ops.pool))
                 .await
                 .map(|d| d.as_secs_f64())
                 .unwrap_or(0.0),

@@ -33,9 +33,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone)]
 pub struct Ops {
     pub pool: sqlx::PgPool,
-    pub redis: ::redis::aio::ConnectionManager,
-    pub amqp: crate::amqp::Broker,
-    pub names: crate::Namespace,
+    pub redis: redis::aio::ConnectionManager,
+    pub amqp: adapters::amqp::Broker,
+    pub names: adapters::Namespace,
 }
 
 impl std::fmt::Debug for Ops {
@@ -45,7 +45,7 @@ impl std::fmt::Debug for Ops {
 }
 
 impl Ops {
-    pub fn new(services: &crate::Services, names: crate::Namespace) -> Self {
+    pub fn new(services: &adapters::Services, names: adapters::Namespace) -> Self {
         Self { pool: services.pool.clone(), redis: services.redis.clone(), amqp: services.amqp.clone(), names }
     }
 }

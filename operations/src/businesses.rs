@@ -5,6 +5,7 @@
 //! resource, English). Each field is checked and a bad one is named in the error. The audit row
 //! is written in the transaction of the change.
 
+use adapters::postgres::businesses::{self as store, Business, Profile, SaveError};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -16,7 +17,6 @@ use workflows::{E164, Language};
 
 use super::audit::{self, Entry};
 use super::{Actor, AdminError, Outcome};
-use crate::postgres::businesses::{self as store, Business, Profile, SaveError};
 
 /// A business as operators see it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

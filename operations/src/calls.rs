@@ -117,7 +117,7 @@ pub async fn cancel_appointment(
         requested_at: Utc::now(),
         deferred: true,
     });
-    let written = status == "booked" && crate::postgres::outbox::enqueue(&mut tx, &job).await?;
+    let written = status == "booked" && adapters::postgres::outbox::enqueue(&mut tx, &job).await?;
     let (affected, result) = match (status.as_str(), written) {
         ("booked", true) => (1, "cancellation queued; the caller will get a text".to_owned()),
         ("booked", false) => (0, "cancellation already queued".to_owned()),

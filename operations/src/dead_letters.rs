@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use adapters::amqp::headers as amqp_headers;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -23,7 +24,6 @@ use workflows::jobs::Job;
 
 use super::audit::{self, Entry};
 use super::{Actor, AdminError, Outcome, mask_phone_numbers};
-use crate::amqp::headers as amqp_headers;
 
 /// A dead letter as it left RabbitMQ.
 #[derive(Debug, Clone)]
@@ -398,7 +398,7 @@ async fn retry_one(pool: &PgPool, actor: &Actor, id: Uuid, why: &str) -> Result<
     .execute(&mut *tx)
     .await?;
     requeue_run(&mut tx, &job).await?;
-    crate::postgres::outbox::enqueue_as(&mut tx, &format!("retry:{id}"), &job).await?;
+    adapters::postgres::outbox::enqueue_as(&mut tx, &format!("retry:{id}"), &job).await?;
     tx.commit().await?;
     Ok(RetryOne::Retried)
 }

@@ -432,10 +432,18 @@ async fn a_call_timeline_masks_numbers_said_keyed_and_read_back() {
     let (ok, token, stderr) = app.bella_admin(&["token", "create", "--name", "auditor", "--role", "viewer"]).await;
     assert!(ok, "{stderr}");
     let viewer = token.trim().to_owned();
+    // Each turn's record is written just after its answer: wait for the last one (the "yes").
     let timeline = async |call_sid: &str| -> String {
-        let (status, events) = app.admin_get(&format!("/admin/api/calls/{call_sid}/timeline"), Some(&viewer)).await;
-        assert_eq!(status, 200, "{events}");
-        events.to_string()
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let (status, events) = app.admin_get(&format!("/admin/api/calls/{call_sid}/timeline"), Some(&viewer)).await;
+            assert_eq!(status, 200, "{events}");
+            let text = events.to_string();
+            if text.contains("heard \u{201c}yes\u{201d}") || Instant::now() > deadline {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     };
 
     // A number said in words, read back in digits.

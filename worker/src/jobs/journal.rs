@@ -1,11 +1,15 @@
 //! The workflow journal: one run per job (unique by its idempotency key) and one row per step,
-//! written in the same transaction as the step's effect.
+//! written in the same transaction as the step's effect. This module decides what is recorded
+//! when; the statements are `adapters::postgres::runs::journal`'s.
 
 use serde_json::Value;
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 use workflows::jobs::{JobKind, JobOutcome};
 use workflows::runs::RunStatus;
+
+use adapters::postgres::runs::journal as runs;
+pub use adapters::postgres::runs::journal::RunOf;
 use workflows::{BusinessId, CallSid};
 
 use super::{ErrorClass, JobError};
@@ -40,47 +44,20 @@ pub async fn start(
     business: BusinessId,
     input: Value,
 ) -> Result<Started, JobError> {
-    let inserted: Option<Uuid> = sqlx::query_scalar(
-        "insert into workflow_runs
-            (workflow_run_id, kind, idempotency_key, call_sid, business_id, status, input, attempts, trace_id)
-         values ($1, $2, $3, $4, $5, 'running', $6, 1, $7)
-         on conflict (idempotency_key) do nothing
-         returning workflow_run_id",
-    )
-    .bind(Uuid::now_v7())
-    .bind(kind.name())
-    .bind(key)
-    .bind(call_sid.as_str())
-    .bind(business.as_uuid())
-    .bind(input)
-    .bind(adapters::trace_context::trace_id(&tracing::Span::current()))
-    .fetch_optional(&mut **tx)
-    .await?;
-    if let Some(id) = inserted {
+    let run = RunOf { kind, key, call_sid, business, input };
+    if let Some(id) = runs::insert(tx, &run).await? {
         tracing::Span::current().record("workflow.id", tracing::field::display(id));
         return Ok(Started::New(id));
     }
-    let (id, status, output): (Uuid, String, Option<Value>) = sqlx::query_as(
-        "select workflow_run_id, status, output from workflow_runs where idempotency_key = $1 for update",
-    )
-    .bind(key)
-    .fetch_one(&mut **tx)
-    .await?;
+    let (id, status, output) = runs::lock(tx, key).await?;
     tracing::Span::current().record("workflow.id", tracing::field::display(id));
-    let status: RunStatus = status.parse().map_err(JobError::permanent)?;
     if status == RunStatus::Cancelled {
         tracing::info!(job.key = key, "the run was cancelled by an operator; not running it");
         return Ok(Started::Cancelled);
     }
     if !status.has_answer() {
         // Another delivery of an unfinished run (back from a retry tier, or redelivered).
-        sqlx::query(
-            "update workflow_runs set attempts = attempts + 1, status = 'running', updated_at = now()
-              where workflow_run_id = $1",
-        )
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+        runs::run_again(tx, id).await?;
     }
     match output {
         Some(output) if status.has_answer() => Ok(Started::Finished(output)),
@@ -96,18 +73,7 @@ pub async fn begin_step(
     position: i32,
     input: Value,
 ) -> Result<(), JobError> {
-    sqlx::query(
-        "insert into workflow_steps (workflow_run_id, step, position, status, attempts, input)
-         values ($1, $2, $3, 'running', 1, $4)
-         on conflict (workflow_run_id, step)
-         do update set status = 'running', attempts = workflow_steps.attempts + 1, started_at = now(), finished_at = null",
-    )
-    .bind(run)
-    .bind(step)
-    .bind(position)
-    .bind(input)
-    .execute(&mut **tx)
-    .await?;
+    runs::begin_step(tx, run, step, position, input).await?;
     Ok(())
 }
 
@@ -121,6 +87,16 @@ pub struct StepEnd {
 }
 
 impl StepEnd {
+    /// As the journal's statements record it.
+    fn recorded(&self) -> runs::Ended<'_> {
+        runs::Ended {
+            succeeded: self.succeeded,
+            error_class: self.error_class.map(ErrorClass::as_str),
+            error: self.error.as_deref(),
+            output: &self.output,
+        }
+    }
+
     /// The end of a booking, move or cancellation, from its outcome.
     pub fn of(outcome: &JobOutcome) -> Result<Self, JobError> {
         let (succeeded, error_class, error) = match outcome {
@@ -153,20 +129,7 @@ pub async fn finish_step(
     step: &str,
     end: &StepEnd,
 ) -> Result<(), JobError> {
-    sqlx::query(
-        "update workflow_steps
-            set status = $3, error_class = $4, last_error = $5, output = $6, finished_at = now(),
-                attempts = greatest(attempts, 1)
-          where workflow_run_id = $1 and step = $2",
-    )
-    .bind(run)
-    .bind(step)
-    .bind(if end.succeeded { "succeeded" } else { "failed" })
-    .bind(end.error_class.map(ErrorClass::as_str))
-    .bind(&end.error)
-    .bind(&end.output)
-    .execute(&mut **tx)
-    .await?;
+    runs::finish_step(tx, run, step, end.recorded()).await?;
     Ok(())
 }
 
@@ -183,19 +146,7 @@ pub async fn end_run(
     status: RunStatus,
     end: &StepEnd,
 ) -> Result<(), JobError> {
-    sqlx::query(
-        "update workflow_runs
-            set status = $2, output = $3, error_class = coalesce($4, error_class),
-                last_error = coalesce($5, last_error), updated_at = now()
-          where workflow_run_id = $1",
-    )
-    .bind(run)
-    .bind(status.as_str())
-    .bind(&end.output)
-    .bind(end.error_class.map(ErrorClass::as_str))
-    .bind(&end.error)
-    .execute(&mut **tx)
-    .await?;
+    runs::end(tx, run, status, end.recorded()).await?;
     Ok(())
 }
 
@@ -209,17 +160,6 @@ pub async fn finish(
     let end = StepEnd::of(outcome)?;
     finish_step(tx, run, step, &end).await?;
     finish_run(tx, run, &end).await
-}
-
-/// Which run a job belongs to.
-#[derive(Debug)]
-pub struct RunOf<'a> {
-    pub kind: JobKind,
-    pub key: &'a str,
-    pub call_sid: &'a CallSid,
-    pub business: BusinessId,
-    /// The job's payload, kept with the run for operators.
-    pub input: Value,
 }
 
 /// Runs a one-step job: start (or find) the run, do the step inside the same transaction,
@@ -270,14 +210,7 @@ pub async fn succeeded(
     run: Uuid,
     step: &str,
 ) -> Result<Option<JobOutcome>, JobError> {
-    let output: Option<Value> = sqlx::query_scalar(
-        "select output from workflow_steps where workflow_run_id = $1 and step = $2 and status = 'succeeded'",
-    )
-    .bind(run)
-    .bind(step)
-    .fetch_optional(&mut **tx)
-    .await?
-    .flatten();
+    let output = runs::succeeded_output(tx, run, step).await?;
     Ok(output.and_then(|output| serde_json::from_value(output).ok()))
 }
 
@@ -291,29 +224,5 @@ pub async fn record_failure(
     class: ErrorClass,
     error: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into workflow_runs
-            (workflow_run_id, kind, idempotency_key, call_sid, business_id, status, input, attempts, error_class,
-             last_error, trace_id)
-         values ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10)
-         on conflict (idempotency_key) do update
-            set status = excluded.status, error_class = excluded.error_class, last_error = excluded.last_error,
-                attempts = case when workflow_runs.status = 'running' then workflow_runs.attempts
-                                else workflow_runs.attempts + 1 end,
-                updated_at = now()
-          where workflow_runs.status not in ('completed', 'failed', 'expired', 'cancelled')",
-    )
-    .bind(Uuid::now_v7())
-    .bind(run.kind.name())
-    .bind(run.key)
-    .bind(run.call_sid.as_str())
-    .bind(run.business.as_uuid())
-    .bind(status.as_str())
-    .bind(run.input)
-    .bind(class.as_str())
-    .bind(error)
-    .bind(adapters::trace_context::trace_id(&tracing::Span::current()))
-    .execute(pool)
-    .await?;
-    Ok(())
+    runs::record_failure(pool, run, status, class.as_str(), error).await
 }

@@ -84,15 +84,13 @@ pub async fn schedule(tx: &mut Transaction<'_, Postgres>, notice: Notice<'_>) ->
     if inserted.rows_affected() == 0 {
         return Ok(());
     }
-    sqlx::query(
-        "insert into workflow_steps (workflow_run_id, step, position, status, attempts, input)
-         values ($1, $2, 2, 'running', 0, $3)
-         on conflict (workflow_run_id, step) do nothing",
+    adapters::postgres::runs::journal::plan_step(
+        tx,
+        notice.run,
+        &step_name(notice.kind),
+        2,
+        serde_json::json!({ "ledger_key": key }),
     )
-    .bind(notice.run)
-    .bind(step_name(notice.kind))
-    .bind(serde_json::json!({ "ledger_key": key }))
-    .execute(&mut **tx)
     .await?;
     let job = Job::SendSmsV1(SendSms {
         idempotency_key: key,

@@ -1,4 +1,8 @@
-//! Reading workflow runs (the worker writes them, see `worker::jobs::journal`).
+//! Workflow runs and their steps: every statement on `workflow_runs` and `workflow_steps` is in
+//! this module. [`journal`] holds the writes of the worker's journal (`worker::jobs::journal`
+//! decides when to make them); the reads the api needs are here.
+
+pub mod journal;
 
 use futures_util::future::BoxFuture;
 use sqlx::PgPool;

@@ -168,10 +168,7 @@ pub async fn collect(services: &Services, names: &Namespace) {
                 .fetch_one(&services.pool)
                 .await?;
         metrics::gauge!(ACTIVE_CALLS).set(calls as f64);
-        let retrying: Vec<(String, i64)> =
-            sqlx::query_as("select kind, count(*) from workflow_runs where status = 'retrying' group by kind")
-                .fetch_all(&services.pool)
-                .await?;
+        let retrying: Vec<(String, i64)> = crate::postgres::runs::control::retrying_by_kind(&services.pool).await?;
         // Dead letters are moved from their queues into PostgreSQL by the worker's keeper
         // within milliseconds: the table is where they wait for an operator.
         let dead: Vec<(String, i64)> =

@@ -1,5 +1,6 @@
 //! Appointments and calls: show and cancel an appointment, the recent calls, and a call's timeline.
 
+use adapters::postgres::runs::control as runs;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -313,10 +314,11 @@ async fn operator_events(pool: &PgPool, call: &str) -> Result<Vec<Event>, AdminE
         "select at, actor, action, reason, result from audit_log
           where target->>'call_sid' = $1
              or target->'filter'->>'call_sid' = $1
-             or (target->>'workflow_run_id')::uuid in (select workflow_run_id from workflow_runs where call_sid = $1)
+             or (target->>'workflow_run_id')::uuid = any($2)
           order by audit_id",
     )
     .bind(call)
+    .bind(runs::ids_of_call(pool, call).await?)
     .fetch_all(pool)
     .await?;
     for (at, actor, action, reason, result) in actions {

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use adapters::amqp::headers as amqp_headers;
+use adapters::postgres::runs::control as runs;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -92,17 +93,7 @@ pub async fn keep(pool: &PgPool, incoming: &Incoming<'_>) -> Result<bool, sqlx::
     .await?;
     if let Some(job) = &job {
         // The broker dead-letters without telling the worker: the run learns it here.
-        sqlx::query(
-            "update workflow_runs
-                set status = 'dead_lettered', error_class = coalesce(error_class, $2),
-                    last_error = coalesce($3, last_error), updated_at = now()
-              where idempotency_key = $1 and status in ('running', 'retrying')",
-        )
-        .bind(job.idempotency_key())
-        .bind(&error_class)
-        .bind(&error)
-        .execute(&mut *tx)
-        .await?;
+        runs::dead_lettered(&mut tx, job.idempotency_key(), error_class.as_deref(), error.as_deref()).await?;
     }
     tx.commit().await?;
     Ok(inserted.rows_affected() == 1)
@@ -260,15 +251,7 @@ pub async fn show(pool: &PgPool, id: Uuid) -> Result<Detail, AdminError> {
         Err(_) => Value::String(mask_phone_numbers(&String::from_utf8_lossy(&payload))),
     };
     let run = match &summary.job_key {
-        Some(key) => sqlx::query_scalar::<_, Value>(
-            "select json_build_object('workflow_run_id', workflow_run_id, 'status', status, 'attempts', attempts,
-                    'error_class', error_class, 'last_error', last_error, 'updated_at', updated_at)
-               from workflow_runs where idempotency_key = $1",
-        )
-        .bind(key)
-        .fetch_optional(pool)
-        .await?
-        .map(|run| masked(&run)),
+        Some(key) => runs::brief(pool, key).await?.map(|run| masked(&run)),
         None => None,
     };
     let history = match &summary.job_key {
@@ -405,13 +388,7 @@ async fn retry_one(pool: &PgPool, actor: &Actor, id: Uuid, why: &str) -> Result<
 
 /// Puts a job's run back to `retrying`, ready for the delivery an operator asked for.
 pub(crate) async fn requeue_run(tx: &mut sqlx::Transaction<'_, Postgres>, job: &Job) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "update workflow_runs set status = 'retrying', updated_at = now()
-          where idempotency_key = $1 and status in ('dead_lettered', 'failed', 'cancelled')",
-    )
-    .bind(job.idempotency_key())
-    .execute(&mut **tx)
-    .await?;
+    runs::requeue(tx, job.idempotency_key()).await?;
     Ok(())
 }
 
@@ -465,14 +442,7 @@ async fn given_up(
 ) -> Result<Outcome, sqlx::Error> {
     let affected = u64::try_from(keys.len()).unwrap_or(0);
     let keys: Vec<String> = keys.into_iter().flatten().collect();
-    sqlx::query(
-        "update workflow_runs set status = 'cancelled', last_error = $2, updated_at = now()
-          where idempotency_key = any($1) and status = 'dead_lettered'",
-    )
-    .bind(&keys)
-    .bind(format!("dead letter {verb}d by {}: {why}", actor.name))
-    .execute(&mut **tx)
-    .await?;
+    runs::cancel_dead_lettered(tx, &keys, &format!("dead letter {verb}d by {}: {why}", actor.name)).await?;
     let result = match affected {
         0 => format!("nothing to {verb}"),
         n => format!("{} {verb}d", letters(n)),

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
+use adapters::postgres::runs::control as runs;
 use adapters::redis::Pending;
 use chrono::Utc;
 use lapin::options::QueueDeclareOptions;
@@ -156,21 +157,12 @@ async fn queue_counts(ops: &Ops, queue: &str) -> Result<(u64, u64), AdminError> 
 
 /// Every kind's queues.
 pub async fn stats(ops: &Ops) -> Result<Vec<QueueStats>, AdminError> {
-    let retrying: Vec<(String, i64)> =
-        sqlx::query_as("select kind, count(*) from workflow_runs where status = 'retrying' group by kind")
-            .fetch_all(&ops.pool)
-            .await?;
+    let retrying: Vec<(String, i64)> = runs::retrying_by_kind(&ops.pool).await?;
     let dead: Vec<(String, i64)> =
         sqlx::query_as("select kind, count(*) from dead_letters where status = 'dead' group by kind")
             .fetch_all(&ops.pool)
             .await?;
-    let rates: Vec<(String, String, i64)> = sqlx::query_as(
-        "select kind, status, count(*) from workflow_runs
-          where updated_at > now() - interval '5 minutes' and status in ('completed', 'failed', 'dead_lettered')
-          group by kind, status",
-    )
-    .fetch_all(&ops.pool)
-    .await?;
+    let rates = runs::recent_ends(&ops.pool).await?;
     let controls: Vec<(String, bool, Option<String>)> =
         sqlx::query_as("select kind, paused, reason from queue_controls").fetch_all(&ops.pool).await?;
     let beats = workers(ops).await?;

@@ -11,10 +11,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use adapters::postgres::runs::control as runs;
+use chrono::Utc;
 use serde::Serialize;
 use serde_json::{Value, json};
-use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
+use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 use workflows::jobs::{Job, JobKind, SendSms};
 use workflows::runs::RunStatus;
@@ -24,38 +25,7 @@ use super::audit::{self, Entry};
 use super::dead_letters::masked;
 use super::{Actor, AdminError, Outcome};
 
-/// Which runs to list.
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
-pub struct Filter {
-    pub status: Option<String>,
-    pub kind: Option<String>,
-    pub business: Option<Uuid>,
-    pub call_sid: Option<String>,
-    /// Created on or after this day (UTC).
-    pub from: Option<NaiveDate>,
-    /// Created on or before this day (UTC).
-    pub to: Option<NaiveDate>,
-}
-
-/// A run in a list.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
-pub struct RunSummary {
-    pub workflow_run_id: Uuid,
-    pub kind: String,
-    pub idempotency_key: String,
-    pub call_sid: Option<String>,
-    pub business_id: Option<Uuid>,
-    pub status: String,
-    pub attempts: i32,
-    pub error_class: Option<String>,
-    pub last_error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub trace_id: Option<String>,
-}
-
-const RUN_COLUMNS: &str = "select workflow_run_id, kind, idempotency_key, call_sid, business_id, status, attempts,
-    error_class, last_error, created_at, updated_at, trace_id from workflow_runs";
+pub use adapters::postgres::runs::control::{Filter, RunSummary, Step};
 
 pub async fn list(pool: &PgPool, filter: &Filter, limit: i64) -> Result<Vec<RunSummary>, AdminError> {
     if let Some(status) = &filter.status
@@ -66,42 +36,7 @@ pub async fn list(pool: &PgPool, filter: &Filter, limit: i64) -> Result<Vec<RunS
     if let Some(kind) = &filter.kind {
         super::queues::kinds(std::slice::from_ref(kind))?;
     }
-    let mut query = QueryBuilder::new(RUN_COLUMNS);
-    query.push(" where true");
-    if let Some(status) = &filter.status {
-        query.push(" and status = ").push_bind(status.clone());
-    }
-    if let Some(kind) = &filter.kind {
-        query.push(" and kind = ").push_bind(kind.clone());
-    }
-    if let Some(business) = filter.business {
-        query.push(" and business_id = ").push_bind(business);
-    }
-    if let Some(call) = &filter.call_sid {
-        query.push(" and call_sid = ").push_bind(call.clone());
-    }
-    if let Some(from) = filter.from {
-        query.push(" and created_at >= ").push_bind(from.and_hms_opt(0, 0, 0).map(|d| d.and_utc()));
-    }
-    if let Some(to) = filter.to.and_then(|d| d.succ_opt()) {
-        query.push(" and created_at < ").push_bind(to.and_hms_opt(0, 0, 0).map(|d| d.and_utc()));
-    }
-    query.push(" order by created_at desc, workflow_run_id desc limit ").push_bind(limit.clamp(1, 5_000));
-    Ok(query.build_query_as().fetch_all(pool).await?)
-}
-
-/// One step of a run's journal.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema, sqlx::FromRow)]
-pub struct Step {
-    pub step: String,
-    pub position: i32,
-    pub status: String,
-    pub attempts: i32,
-    pub error_class: Option<String>,
-    pub last_error: Option<String>,
-    pub output: Option<Value>,
-    pub started_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
+    Ok(runs::list(pool, filter, limit).await?)
 }
 
 /// A run in full: its input (phone numbers masked), its steps, and what hangs off it.
@@ -119,23 +54,9 @@ pub struct RunDetail {
 }
 
 pub async fn show(pool: &PgPool, id: Uuid) -> Result<RunDetail, AdminError> {
-    let run: RunSummary = sqlx::query_as(sqlx::AssertSqlSafe(format!("{RUN_COLUMNS} where workflow_run_id = $1")))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| AdminError::NotFound(format!("no workflow run {id}")))?;
-    let (input, output): (Value, Option<Value>) =
-        sqlx::query_as("select input, output from workflow_runs where workflow_run_id = $1")
-            .bind(id)
-            .fetch_one(pool)
-            .await?;
-    let steps: Vec<Step> = sqlx::query_as(
-        "select step, position, status, attempts, error_class, last_error, output, started_at, finished_at
-           from workflow_steps where workflow_run_id = $1 order by position, started_at",
-    )
-    .bind(id)
-    .fetch_all(pool)
-    .await?;
+    let (run, input, output) =
+        runs::show(pool, id).await?.ok_or_else(|| AdminError::NotFound(format!("no workflow run {id}")))?;
+    let steps = runs::steps(pool, id).await?;
     let filter = super::dead_letters::Filter {
         job_key: Some(run.idempotency_key.clone()),
         status: Some("any".into()),
@@ -216,26 +137,10 @@ pub fn edit(input: &Value, edits: &BTreeMap<String, String>) -> Result<Value, Ad
     Ok(job)
 }
 
-#[derive(sqlx::FromRow)]
-struct RunRow {
-    #[sqlx(try_from = "String")]
-    kind: JobKind,
-    key: String,
-    #[sqlx(try_from = "String")]
-    status: RunStatus,
-    input: Value,
-    call_sid: Option<String>,
-    business: Option<Uuid>,
-}
+use runs::Locked as RunRow;
 
 async fn lock_run(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> Result<RunRow, AdminError> {
-    let row: Option<RunRow> = sqlx::query_as(
-        "select kind, idempotency_key as key, status, input, call_sid, business_id as business
-           from workflow_runs where workflow_run_id = $1 for update",
-    )
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let row = runs::lock(tx, id).await?;
     row.ok_or_else(|| AdminError::NotFound(format!("no workflow run {id}")))
 }
 
@@ -295,20 +200,6 @@ fn plan(
     Ok(Plan::Rerun { input, job, from })
 }
 
-/// The first step of a run that failed, in workflow order, with its input.
-async fn first_failed_step(
-    tx: &mut Transaction<'_, Postgres>,
-    id: Uuid,
-) -> Result<Option<(String, Option<Value>)>, sqlx::Error> {
-    sqlx::query_as(
-        "select step, input from workflow_steps where workflow_run_id = $1 and status = 'failed'
-          order by position limit 1",
-    )
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await
-}
-
 /// Resumes a run from its failed step, after applying `edits` to its job. Resuming a run that is
 /// already going again, or that has nothing left to do, changes nothing.
 pub async fn resume(
@@ -323,7 +214,7 @@ pub async fn resume(
     let mut tx = pool.begin().await?;
     let run = lock_run(&mut tx, id).await?;
     let target = json!({ "workflow_run_id": id, "kind": run.kind, "edits": edits.keys().collect::<Vec<_>>() });
-    let failed_step = first_failed_step(&mut tx, id).await?;
+    let failed_step = runs::first_failed_step(&mut tx, id).await?;
     let result = match plan(id, &run, failed_step, edits)? {
         Plan::Unchanged(message) => {
             let outcome = record_resume(&mut tx, actor, &target, &why, 0, message).await?;
@@ -333,7 +224,7 @@ pub async fn resume(
         Plan::Text { ledger_key, step } => {
             let result = resume_text(&mut tx, &ledger_key, run.call_sid.as_deref(), run.business, edits).await?;
             if let Some(step) = step.filter(|_| result.is_some()) {
-                restart_step(&mut tx, id, &step).await?;
+                runs::restart_step(&mut tx, id, &step).await?;
             }
             result
         }
@@ -358,18 +249,6 @@ pub async fn resume(
     Ok(outcome)
 }
 
-/// A failed text step of a run, going again.
-async fn restart_step(tx: &mut Transaction<'_, Postgres>, id: Uuid, step: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "update workflow_steps set status = 'running', finished_at = null where workflow_run_id = $1 and step = $2",
-    )
-    .bind(id)
-    .bind(step)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 /// A run going again with `input`; its dead letters resolved as retried.
 async fn rerun(
     tx: &mut Transaction<'_, Postgres>,
@@ -379,13 +258,7 @@ async fn rerun(
     actor: &Actor,
     why: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "update workflow_runs set status = 'retrying', input = $2, updated_at = now() where workflow_run_id = $1",
-    )
-    .bind(id)
-    .bind(input)
-    .execute(&mut **tx)
-    .await?;
+    runs::rerun(tx, id, input).await?;
     sqlx::query(
         "update dead_letters set status = 'retried', resolved_at = now(), resolved_by = $2, resolution = $3
           where job_key = $1 and status = 'dead'",
@@ -464,13 +337,7 @@ async fn resume_text(
     .bind(phone.as_ref().map(E164::as_str))
     .execute(&mut **tx)
     .await?;
-    sqlx::query(
-        "update workflow_runs set status = 'retrying', updated_at = now()
-          where idempotency_key = $1 and status <> 'running'",
-    )
-    .bind(ledger_key)
-    .execute(&mut **tx)
-    .await?;
+    runs::retry_unless_running(tx, ledger_key).await?;
     let call = text_call.as_deref().or(call_sid).unwrap_or_default();
     let call_sid = CallSid::parse(call)
         .map_err(|e| AdminError::Conflict(format!("the text's call {call:?} is not a CallSid: {e}")))?;
@@ -498,14 +365,7 @@ pub async fn cancel(pool: &PgPool, actor: &Actor, id: Uuid, why: &str) -> Result
             )));
         }
         _ => {
-            sqlx::query(
-                "update workflow_runs set status = 'cancelled', last_error = $2, updated_at = now()
-                  where workflow_run_id = $1",
-            )
-            .bind(id)
-            .bind(format!("cancelled by {}: {why}", actor.name))
-            .execute(&mut *tx)
-            .await?;
+            runs::cancel(&mut tx, id, &format!("cancelled by {}: {why}", actor.name)).await?;
             sqlx::query(
                 "update dead_letters set status = 'discarded', resolved_at = now(), resolved_by = $2, resolution = $3
                   where job_key = $1 and status = 'dead'",

@@ -1,7 +1,9 @@
 //! Workflow runs and their steps: every statement on `workflow_runs` and `workflow_steps` is in
 //! this module. [`journal`] holds the writes of the worker's journal (`worker::jobs::journal`
-//! decides when to make them); the reads the api needs are here.
+//! decides when to make them), [`control`] those of the operators' verbs (the `operations` crate
+//! decides when), and the reads the api needs are here.
 
+pub mod control;
 pub mod journal;
 
 use futures_util::future::BoxFuture;

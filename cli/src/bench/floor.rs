@@ -28,7 +28,7 @@ use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
 
-use super::pipeline::{Window, publish_all};
+use super::publish::{Window, publish_all};
 
 const TWIML: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Gather input="speech dtmf" action="/floor?t=1" method="POST" speechTimeout="auto" language="en-CA"><Say voice="Polly.Joanna">What name should I put the appointment under?</Say></Gather><Redirect method="POST">/floor?t=1</Redirect></Response>"#;
 

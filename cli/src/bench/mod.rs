@@ -10,6 +10,7 @@
 pub mod fleet;
 pub mod floor;
 pub mod pipeline;
+pub mod publish;
 pub mod stats;
 pub mod turns;
 

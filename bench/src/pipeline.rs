@@ -22,8 +22,8 @@ use workflows::extract::PersonName;
 use workflows::jobs::{BookAppointment, Job, JobKind};
 use workflows::{BusinessId, CallSid, E164, Language};
 
-use super::publish::{Window, publish_all};
-use super::stats::Summary;
+use crate::publish::{Window, publish_all};
+use crate::stats::Summary;
 
 /// What one pipeline run measured.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -86,9 +86,9 @@ impl Pipeline<'_> {
     pub async fn run(&self, count: usize) -> anyhow::Result<PipelineReport> {
         let bella = self.bella(count).await?;
         let effects = self.settle(count).await?;
-        let progress = super::bar(count, "floor: publish, consume, INSERT, ack");
+        let progress = crate::progress::bar(count, "floor: publish, consume, INSERT, ack");
         let floor_queue = format!("{}.bench.floor", self.names);
-        let floor = super::floor::jobs(
+        let floor = crate::floor::jobs(
             &self.amqp.connection(),
             self.pool,
             &floor_queue,
@@ -119,7 +119,7 @@ impl Pipeline<'_> {
             outstanding.clone(),
             stop.clone(),
         ));
-        let progress = super::bar(count, "bella: booking jobs through the worker");
+        let progress = crate::progress::bar(count, "bella: booking jobs through the worker");
         let start = Utc::now() + chrono::Duration::days(1);
         let started = Instant::now();
         let read = |_: usize| outstanding.load(Ordering::Relaxed);

@@ -4,7 +4,6 @@
 //! `main.rs` only parses the command line and calls into here, so tests run the very same code.
 
 pub mod admin;
-pub mod bench;
 pub mod bootstrap;
 pub mod call;
 pub mod parse;

@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use adapters::Config;
-use bella::{Roles, admin, bench, bootstrap, parse, telemetry};
+use bella::{Roles, admin, bootstrap, parse, telemetry};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use workflows::Language;
@@ -49,12 +49,6 @@ enum Command {
         #[command(subcommand)]
         command: admin::Command,
     },
-    /// Measure turn latency, the booking pipeline and the api's memory against their floors
-    /// (see docs/BENCHMARKS.md; build with --release).
-    Bench(bench::Options),
-    /// The turn floor server `bella bench` starts (one Redis GET and SET, fixed TwiML).
-    #[command(hide = true)]
-    BenchFloor,
     /// Run one extractor on TEXT and print JSON.
     Parse {
         #[arg(value_enum)]
@@ -121,17 +115,6 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Call { from, to, url } => bella::call::run(&from, &to, &url).await,
-        Command::Bench(options) => {
-            telemetry::init_quiet();
-            let report = bench::run(&options).await?;
-            print!("{}", bench::render(&report));
-            println!("results written to {}", options.out.display());
-            Ok(())
-        }
-        Command::BenchFloor => {
-            let config = Config::from_env()?;
-            bench::floor::serve(config.port, &config.redis_url, config.namespace.as_str()).await
-        }
         Command::Admin { output, command } => admin::run(command, output).await,
         Command::Parse { kind, text, lang, now, tz } => {
             let out = parse::run(kind, &text, lang, now.unwrap_or_else(Utc::now), tz);

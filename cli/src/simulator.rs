@@ -88,7 +88,7 @@ pub struct Simulator {
     to: String,
     action: Option<String>,
     last: Option<Sent>,
-    /// Every request's path and round-trip time, for `bella bench`.
+    /// Every request's path and round-trip time, for `bella-bench`.
     timings: Vec<(String, std::time::Duration)>,
     /// Servers that receive the requests in turn, while the signature stays over `base`: a load
     /// balancer in front of several api replicas. Empty: requests go to `base`.

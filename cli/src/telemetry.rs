@@ -84,7 +84,7 @@ pub fn init_for_tests(show_logs: bool) {
     let _ = tracing_subscriber::registry().with(filter()).with(fmt).with(otel).try_init();
 }
 
-/// For commands that print their own output (`bella bench`): warnings and errors only, unless
+/// For commands that print their own output (`bella-bench`): warnings and errors only, unless
 /// `RUST_LOG` says otherwise.
 pub fn init_quiet() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));

@@ -9,28 +9,30 @@
 // A test harness reports a broken precondition by failing the test, that is, by panicking.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+pub mod days;
 pub mod engines;
 pub mod fake_openai;
 pub mod fake_twilio;
 pub mod process;
 pub mod services;
 
+pub use days::{ZONE, jour, local_rfc3339, open_day, open_day_after, spoken_day};
+
 use std::collections::HashMap;
 use std::sync::Once;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use adapters::Config;
 use adapters::postgres::businesses::Profile;
 use bella::simulator::Simulator;
 use bella::{Roles, Running, bootstrap};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
-use chrono_tz::Tz;
+use chrono::{Duration, NaiveDate, Utc};
 use secrecy::SecretString;
 use serde_json::Value;
 use sqlx::PgPool;
 use workflows::{BusinessId, E164, Language};
 
-pub const ZONE: Tz = chrono_tz::America::Toronto;
+/// Each test's database and namespace: `bella_test_{stamp}_{unique}` (see [`sandbox::stamped_name`]).
+const DATABASE_PREFIX: &str = "bella_test";
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
@@ -100,13 +102,11 @@ pub async fn spawn_on(engines: &Engines, extra: &[(&str, &str)], roles: Roles) -
     // Spans with trace context always (jobs carry it); TEST_LOG=1 also shows Bella's logs.
     bella::telemetry::init_for_tests(std::env::var("TEST_LOG").is_ok());
     sweep_leftovers_once().await;
-    let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
-    let unique = &uuid::Uuid::new_v4().simple().to_string()[..10];
-    let name = format!("bella_test_{stamp}_{unique}");
+    let name = sandbox::stamped_name(DATABASE_PREFIX);
     let mut vars: HashMap<String, String> = [
         ("PORT", "0".to_owned()),
         ("METRICS_PORT", "0".to_owned()),
-        ("DATABASE_URL", format!("{}/{name}", engines.database_server)),
+        ("DATABASE_URL", sandbox::database_url(&engines.database_server, &name).expect("the test's database URL")),
         ("DATABASE_POOL_SIZE", "6".to_owned()),
         ("REDIS_URL", engines.redis_url.clone()),
         ("AMQP_URL", engines.amqp_url.clone()),
@@ -269,30 +269,9 @@ impl Drop for TestApp {
 }
 
 async fn remove(config: &Config, server: &str, database: &str) {
-    if let Ok(amqp) = adapters::amqp::connect(&config.amqp_url, "bella-test-cleanup").await {
-        if let Ok(channel) = amqp.create_channel().await {
-            let _ = adapters::amqp::topology::delete(&channel, &config.namespace).await;
-        }
-        let _ = amqp.close(200, "OK".into()).await;
-    }
-    if let Ok(mut redis) = adapters::redis::connect(&config.redis_url).await {
-        let pattern = format!("{}:*", config.namespace);
-        let keys: Vec<String> = redis::cmd("KEYS").arg(pattern).query_async(&mut redis).await.unwrap_or_default();
-        if !keys.is_empty() {
-            let _: Result<(), _> = redis::cmd("DEL").arg(keys).query_async(&mut redis).await;
-        }
-    }
-    drop_database(server, database).await;
-    drop_database(server, &format!("{database}_bare")).await;
-}
-
-async fn drop_database(server: &str, name: &str) {
-    let Ok(pool) = adapters::postgres::connect(&format!("{server}/postgres"), 1).await else {
-        return;
-    };
-    let statement = format!("drop database if exists \"{name}\" with (force)");
-    let _ = sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&pool).await;
-    pool.close().await;
+    sandbox::remove_namespace(config).await;
+    let _ = sandbox::drop_database(server, database).await;
+    let _ = sandbox::drop_database(server, &format!("{database}_bare")).await;
 }
 
 /// Drops test databases left behind by runs that were killed, once per test process.
@@ -300,75 +279,9 @@ async fn sweep_leftovers_once() {
     static ONCE: Once = Once::new();
     let mut first = false;
     ONCE.call_once(|| first = true);
-    if !first {
-        return;
+    if first {
+        sandbox::sweep_databases(&server_url(), DATABASE_PREFIX, std::time::Duration::from_secs(2 * 60 * 60)).await;
     }
-    let Ok(pool) = adapters::postgres::connect(&format!("{}/postgres", server_url()), 1).await else {
-        return;
-    };
-    let names: Vec<String> =
-        sqlx::query_scalar("select datname from pg_database where datname like 'bella\\_test\\_%'")
-            .fetch_all(&pool)
-            .await
-            .unwrap_or_default();
-    pool.close().await;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
-    for name in names {
-        let stamp: u64 = name.split('_').nth(2).and_then(|s| s.parse().ok()).unwrap_or(now);
-        if now.saturating_sub(stamp) > 2 * 60 * 60 {
-            drop_database(&server_url(), &name).await;
-        }
-    }
-}
-
-/// A weekday at least `ahead` days from now (Toronto), not a statutory holiday in Ontario or
-/// Quebec, for times that are open and in the future.
-pub fn open_day_after(ahead: i64) -> NaiveDate {
-    use workflows::holidays::{Province, statutory};
-    let mut day = Utc::now().with_timezone(&ZONE).date_naive() + Duration::days(ahead);
-    let closed = |d: NaiveDate| {
-        [Province::ON, Province::QC].iter().any(|p| statutory(*p, d.year()).iter().any(|(h, _)| *h == d))
-    };
-    while matches!(day.weekday(), Weekday::Sat | Weekday::Sun) || closed(day) {
-        day += Duration::days(1);
-    }
-    day
-}
-
-/// A weekday at least two days from now; see [`open_day_after`].
-pub fn open_day() -> NaiveDate {
-    open_day_after(2)
-}
-
-pub use bella::simulator::spoken_day;
-
-/// How a French caller says `day`: "mardi le 1er décembre".
-pub fn jour(day: NaiveDate) -> String {
-    let weekday = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
-        [day.weekday().num_days_from_monday() as usize];
-    let month = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ][day.month0() as usize];
-    let number = if day.day() == 1 { "1er".to_owned() } else { day.day().to_string() };
-    format!("{weekday} le {number} {month}")
-}
-
-/// `day` at `hour`:`minute` in Toronto, as the admin API writes it (RFC 3339 with the offset).
-pub fn local_rfc3339(day: NaiveDate, hour: u32, minute: u32) -> String {
-    let at: DateTime<Tz> =
-        ZONE.from_local_datetime(&day.and_hms_opt(hour, minute, 0).expect("valid time")).earliest().expect("exists");
-    at.to_rfc3339()
 }
 
 /// The number of the test's Quebec business.
@@ -509,9 +422,8 @@ impl TestApp {
     /// tables), dropped with the app: its URL.
     pub async fn bare_database(&self) -> String {
         let name = format!("{}_bare", self.database);
-        let statement = format!("create database \"{name}\"");
-        sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&self.pool).await.expect("create a bare database");
-        format!("{}/{name}", self.database_server)
+        sandbox::create_database(&self.database_server, &name).await.expect("create a bare database");
+        sandbox::database_url(&self.database_server, &name).expect("the bare database's URL")
     }
 
     /// Runs `bella admin …` as [`TestApp::bella_admin`] does, with some variables changed.

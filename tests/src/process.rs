@@ -2,8 +2,8 @@
 //! chosen moment or spread a call over several of them.
 //!
 //! The binary is the one Cargo built next to the test executable (`target/debug/bella`);
-//! `BELLA_BIN` overrides it. The `bella` package has an integration test of its own, so
-//! `cargo test --workspace` always builds it before any test runs.
+//! `BELLA_BIN` overrides it ([`sandbox::bella_binary`]). The `bella` package has an integration
+//! test of its own, so `cargo test --workspace` always builds it before any test runs.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -11,38 +11,19 @@ use std::time::{Duration, Instant};
 
 use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 use workflows::jobs::JobKind;
 
 use crate::TestApp;
 
-/// The `bella` binary built with the tests.
+/// The `bella` binary built with the tests (see [`sandbox::bella_binary`]).
 pub fn bella_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("BELLA_BIN") {
-        return PathBuf::from(path);
-    }
-    let exe = std::env::current_exe().expect("the test executable's path");
-    // target/debug/deps/faults-1234 → target/debug/bella
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target directory");
-    let path = dir.join(format!("bella{}", std::env::consts::EXE_SUFFIX));
-    assert!(path.exists(), "{} is missing: build it with `cargo build -p bella` (or set BELLA_BIN)", path.display());
-    path
+    sandbox::bella_binary().unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 fn command(app: &TestApp, role: &str, extra: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(bella_binary());
-    command.arg(role).env_clear().stdin(Stdio::null()).stdout(Stdio::null()).kill_on_drop(true);
-    if std::env::var("TEST_LOG").is_ok() {
-        command.stderr(Stdio::inherit());
-    } else {
-        command.stderr(Stdio::null());
-    }
-    for key in ["PATH", "HOME"] {
-        if let Some(value) = std::env::var_os(key) {
-            command.env(key, value);
-        }
-    }
-    command.envs(&app.env).env("LOG_FORMAT", "compact");
+    let mut command = sandbox::command(&bella_binary(), &[role], &app.env, "TEST_LOG");
+    command.env("LOG_FORMAT", "compact");
     for (key, value) in extra {
         command.env(key, value);
     }
@@ -53,7 +34,7 @@ fn command(app: &TestApp, role: &str, extra: &[(&str, &str)]) -> Command {
 #[derive(Debug)]
 pub struct ApiProcess {
     pub url: String,
-    child: Child,
+    child: sandbox::Child,
 }
 
 impl ApiProcess {
@@ -75,23 +56,15 @@ impl ApiProcess {
             let file = std::fs::File::create(log).expect("the api's log file");
             command.stderr(Stdio::from(file)).env("LOG_FORMAT", "json").env("RUST_LOG", "info");
         }
-        let child = command.spawn().expect("bella api starts");
-        let mut api = Self { url: format!("http://127.0.0.1:{port}"), child };
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            assert!(api.alive(), "bella api exited while starting (TEST_LOG=1 shows why)");
-            let ready = http.get(format!("{}/readyz", api.url)).timeout(Duration::from_secs(2)).send().await;
-            if ready.is_ok_and(|r| r.status().is_success()) {
-                return api;
-            }
-            assert!(Instant::now() < deadline, "bella api was not ready within 30 s");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let mut child = sandbox::Child::spawn(command, "bella api").expect("bella api starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let ready = child.wait_until_ready(&format!("{url}/readyz"), Duration::from_secs(30), "TEST_LOG").await;
+        ready.unwrap_or_else(|e| panic!("{e:#}"));
+        Self { url, child }
     }
 
     pub fn alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        self.child.alive()
     }
 
     /// The process's `/metrics` text.
@@ -104,7 +77,7 @@ impl ApiProcess {
 /// A `bella worker` process for a test app.
 #[derive(Debug)]
 pub struct WorkerProcess {
-    child: Child,
+    child: sandbox::Child,
 }
 
 impl WorkerProcess {
@@ -126,7 +99,7 @@ impl WorkerProcess {
             command.stderr(Stdio::from(file)).env("LOG_FORMAT", "json").env("RUST_LOG", "info");
         }
         let consumers_before = app.consumers(kind).await;
-        let child = command.spawn().expect("bella worker starts");
+        let child = sandbox::Child::spawn(command, "bella worker").expect("bella worker starts");
         let worker = Self { child };
         let deadline = Instant::now() + Duration::from_secs(30);
         while app.consumers(kind).await <= consumers_before {
@@ -137,27 +110,19 @@ impl WorkerProcess {
     }
 
     /// SIGKILL: no cleanup, no acknowledgement, no goodbye to the broker.
-    pub async fn kill(mut self) {
+    pub async fn kill(self) {
         self.child.kill().await.expect("SIGKILL the worker");
     }
 
     /// Whether the process is still running.
     pub fn alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        self.child.alive()
     }
 
     /// SIGTERM, as a deploy stops it: the worker stops consuming, finishes what it holds and
     /// exits. `false` if it had to be killed after 30 seconds, or exited with an error.
-    pub async fn stop(mut self) -> bool {
-        let Some(pid) = self.child.id() else { return false };
-        let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status().await;
-        match tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await {
-            Ok(Ok(status)) => status.success(),
-            _ => {
-                let _ = self.child.kill().await;
-                false
-            }
-        }
+    pub async fn stop(self) -> bool {
+        self.child.stop(Duration::from_secs(30)).await
     }
 }
 

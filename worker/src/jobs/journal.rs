@@ -9,7 +9,7 @@ use workflows::jobs::{JobKind, JobOutcome};
 use workflows::runs::RunStatus;
 
 use adapters::postgres::runs::journal as runs;
-pub use adapters::postgres::runs::journal::RunOf;
+pub use adapters::postgres::runs::journal::{RunOf, begin_step};
 use workflows::{BusinessId, CallSid};
 
 use super::{ErrorClass, JobError};
@@ -63,18 +63,6 @@ pub async fn start(
         Some(output) if status.has_answer() => Ok(Started::Finished(output)),
         _ => Ok(Started::Unfinished(id)),
     }
-}
-
-/// Records that `step` (at `position` in its workflow) is running, one attempt more.
-pub async fn begin_step(
-    tx: &mut Transaction<'_, Postgres>,
-    run: Uuid,
-    step: &str,
-    position: i32,
-    input: Value,
-) -> Result<(), JobError> {
-    runs::begin_step(tx, run, step, position, input).await?;
-    Ok(())
 }
 
 /// How a step (or a run) ended.

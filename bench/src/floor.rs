@@ -1,7 +1,7 @@
 //! The floors Bella is compared with: the least any service could do for the same work.
 //!
 //! - A turn's floor: an axum endpoint that reads the form, does one Redis GET and one SET on a
-//!   key of the call, and returns a fixed TwiML document (`bella bench-floor`, run as a process
+//!   key of the call, and returns a fixed TwiML document (`bella-bench floor`, run as a process
 //!   of its own like `bella api`).
 //! - A job's floor: a bare lapin loop: publish with confirms and the mandatory flag to a quorum
 //!   queue, consume with the worker's prefetch and concurrency, one INSERT, ack.
@@ -28,7 +28,7 @@ use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
 
-use super::pipeline::{Window, publish_all};
+use crate::publish::{Window, publish_all};
 
 const TWIML: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Gather input="speech dtmf" action="/floor?t=1" method="POST" speechTimeout="auto" language="en-CA"><Say voice="Polly.Joanna">What name should I put the appointment under?</Say></Gather><Redirect method="POST">/floor?t=1</Redirect></Response>"#;
 

@@ -16,55 +16,14 @@ use adapters::amqp::Publisher;
 use adapters::redis::Pending;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt as _;
-use futures_util::stream::FuturesUnordered;
 use redis::aio::ConnectionManager;
 use sqlx::PgPool;
 use workflows::extract::PersonName;
 use workflows::jobs::{BookAppointment, Job, JobKind};
 use workflows::{BusinessId, CallSid, E164, Language};
 
-use super::stats::Summary;
-
-/// Publishes confirmed at once, at most.
-const MAX_UNCONFIRMED: usize = 256;
-
-/// How many jobs may be outstanding, and how to count them given how many were published.
-pub(crate) struct Window<'a> {
-    pub size: usize,
-    pub outstanding: &'a (dyn Fn(usize) -> usize + Sync),
-}
-
-/// Calls `publish(n)` for `n` in `0..count`, many at once, keeping the window.
-pub(crate) async fn publish_all(
-    count: usize,
-    window: Window<'_>,
-    progress: &indicatif::ProgressBar,
-    publish: impl AsyncFn(usize) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let mut in_flight = FuturesUnordered::new();
-    let (mut next, mut confirmed) = (0, 0);
-    while confirmed < count {
-        let outstanding = (window.outstanding)(confirmed);
-        progress.set_position(confirmed.saturating_sub(outstanding) as u64);
-        while next < count && in_flight.len() < MAX_UNCONFIRMED && outstanding + in_flight.len() < window.size {
-            in_flight.push(publish(next));
-            next += 1;
-        }
-        if in_flight.is_empty() {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-            continue;
-        }
-        tokio::select! {
-            Some(result) = in_flight.next() => {
-                result?;
-                confirmed += 1;
-            }
-            () = tokio::time::sleep(Duration::from_millis(2)) => {}
-        }
-    }
-    Ok(())
-}
+use crate::publish::{Window, publish_all};
+use crate::stats::Summary;
 
 /// What one pipeline run measured.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -127,9 +86,9 @@ impl Pipeline<'_> {
     pub async fn run(&self, count: usize) -> anyhow::Result<PipelineReport> {
         let bella = self.bella(count).await?;
         let effects = self.settle(count).await?;
-        let progress = super::bar(count, "floor: publish, consume, INSERT, ack");
+        let progress = crate::progress::bar(count, "floor: publish, consume, INSERT, ack");
         let floor_queue = format!("{}.bench.floor", self.names);
-        let floor = super::floor::jobs(
+        let floor = crate::floor::jobs(
             &self.amqp.connection(),
             self.pool,
             &floor_queue,
@@ -160,7 +119,7 @@ impl Pipeline<'_> {
             outstanding.clone(),
             stop.clone(),
         ));
-        let progress = super::bar(count, "bella: booking jobs through the worker");
+        let progress = crate::progress::bar(count, "bella: booking jobs through the worker");
         let start = Utc::now() + chrono::Duration::days(1);
         let started = Instant::now();
         let read = |_: usize| outstanding.load(Ordering::Relaxed);

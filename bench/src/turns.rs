@@ -22,8 +22,8 @@ use tokio::sync::{Barrier, Semaphore};
 use tokio::task::JoinSet;
 use workflows::holidays::{Province, statutory};
 
-use super::stats::Summary;
-use crate::simulator::{Heard, Simulator, spoken_day};
+use crate::stats::Summary;
+use bella::simulator::{Heard, Simulator, spoken_day};
 
 /// The business's number, for every call.
 pub const DIALLED: &str = "+15145550199";
@@ -289,7 +289,7 @@ pub async fn hold(
     first_caller: usize,
     max_in_flight: usize,
     progress: &indicatif::ProgressBar,
-    measure: impl Fn() -> anyhow::Result<super::fleet::Memory>,
+    measure: impl Fn() -> anyhow::Result<crate::fleet::Memory>,
 ) -> anyhow::Result<MemoryRun> {
     let before = measure()?;
     let barrier = Arc::new(Barrier::new(count + 1));

@@ -83,7 +83,7 @@ pub(crate) struct Pipeline<'a> {
 }
 
 impl Pipeline<'_> {
-    pub async fn run(&self, count: usize) -> anyhow::Result<PipelineReport> {
+    pub(crate) async fn run(&self, count: usize) -> anyhow::Result<PipelineReport> {
         let bella = self.bella(count).await?;
         let effects = self.settle(count).await?;
         let progress = crate::progress::bar(count, "floor: publish, consume, INSERT, ack");

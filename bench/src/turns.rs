@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 use workflows::holidays::{Province, statutory};
 
 use crate::stats::Summary;
-use bella::simulator::{Heard, Simulator, spoken_day};
+use bella::simulator::{Simulator, Spoken, spoken_day};
 
 /// The business's number, for every call.
 pub const DIALLED: &str = "+15145550199";
@@ -310,7 +310,7 @@ pub async fn hold(
                     &caller_id(n),
                     DIALLED,
                 )?;
-                let say = async |sim: &mut Simulator, speech: Option<&str>| -> anyhow::Result<Heard> {
+                let say = async |sim: &mut Simulator, speech: Option<&str>| -> anyhow::Result<Spoken> {
                     let _turn = speaking.acquire().await?;
                     match speech {
                         None => sim.dial().await,

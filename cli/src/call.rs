@@ -10,7 +10,7 @@ use adapters::config::{DevTokens, state_dir};
 use anyhow::Context as _;
 use secrecy::SecretString;
 
-use crate::simulator::{End, Heard, Input, Simulator};
+use crate::simulator::{End, Input, Simulator, Spoken};
 
 /// The token `bella call` signs with: `TWILIO_AUTH_TOKEN`, or the development token.
 fn auth_token() -> anyhow::Result<SecretString> {
@@ -66,7 +66,7 @@ pub async fn run(from: &str, to: &str, url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_heard(heard: &Heard) {
+fn print_heard(heard: &Spoken) {
     for line in &heard.said {
         println!("bella: {line}");
     }

@@ -43,14 +43,14 @@ pub enum End {
 
 /// What Bella said since the caller's last input, and whether the call is over.
 #[derive(Debug, Clone, Default)]
-pub struct Heard {
+pub struct Spoken {
     pub said: Vec<String>,
     /// Every TwiML document received, in order.
     pub documents: Vec<String>,
     pub end: Option<End>,
 }
 
-impl Heard {
+impl Spoken {
     pub fn text(&self) -> String {
         self.said.join(" ")
     }
@@ -254,7 +254,7 @@ impl Simulator {
     }
 
     /// Places the call: the first webhook, then whatever Bella's TwiML leads to.
-    pub async fn dial(&mut self) -> anyhow::Result<Heard> {
+    pub async fn dial(&mut self) -> anyhow::Result<Spoken> {
         let url = self.resolve("/twilio/voice")?;
         let params = self.call_params("ringing");
         let (status, body) = self.post(&url, params).await?;
@@ -262,7 +262,7 @@ impl Simulator {
     }
 
     /// Answers the current `<Gather>`.
-    pub async fn respond(&mut self, input: Input) -> anyhow::Result<Heard> {
+    pub async fn respond(&mut self, input: Input) -> anyhow::Result<Spoken> {
         let action = self.action.take().context("Bella is not listening: the call has ended")?;
         let url = self.resolve(&action)?;
         let mut params = self.call_params("in-progress");
@@ -281,15 +281,15 @@ impl Simulator {
         self.follow(status, body).await
     }
 
-    pub async fn say(&mut self, speech: &str) -> anyhow::Result<Heard> {
+    pub async fn say(&mut self, speech: &str) -> anyhow::Result<Spoken> {
         self.respond(Input::Speech(speech.to_owned())).await
     }
 
-    pub async fn press(&mut self, digits: &str) -> anyhow::Result<Heard> {
+    pub async fn press(&mut self, digits: &str) -> anyhow::Result<Spoken> {
         self.respond(Input::Digits(digits.to_owned())).await
     }
 
-    pub async fn silence(&mut self) -> anyhow::Result<Heard> {
+    pub async fn silence(&mut self) -> anyhow::Result<Spoken> {
         self.respond(Input::Silence).await
     }
 
@@ -308,8 +308,8 @@ impl Simulator {
     }
 
     /// Plays TwiML until Bella listens or the call ends.
-    async fn follow(&mut self, status: StatusCode, body: String) -> anyhow::Result<Heard> {
-        let mut heard = Heard::default();
+    async fn follow(&mut self, status: StatusCode, body: String) -> anyhow::Result<Spoken> {
+        let mut heard = Spoken::default();
         let (mut status, mut body) = (status, body);
         for _ in 0..MAX_REDIRECTS {
             if !status.is_success() {

@@ -21,7 +21,7 @@ const SECTIONS: [(&str, &str); 8] = [
 ];
 
 /// A whole page: navigation, who is signed in, the one-time message, then `body`.
-pub fn page(session: &Session, flash: Option<&Flash>, current: &str, title: &str, body: &Markup) -> Response {
+pub(super) fn page(session: &Session, flash: Option<&Flash>, current: &str, title: &str, body: &Markup) -> Response {
     Html(
         html! {
             (DOCTYPE)
@@ -61,7 +61,7 @@ pub fn page(session: &Session, flash: Option<&Flash>, current: &str, title: &str
     .into_response()
 }
 
-pub fn login(csrf: &str, problem: Option<&str>) -> Html<String> {
+pub(super) fn login(csrf: &str, problem: Option<&str>) -> Html<String> {
     Html(
         html! {
             (DOCTYPE)
@@ -93,7 +93,7 @@ pub fn login(csrf: &str, problem: Option<&str>) -> Html<String> {
     )
 }
 
-pub fn error_page(status: StatusCode, message: &str) -> Response {
+pub(super) fn error_page(status: StatusCode, message: &str) -> Response {
     let body = html! {
         (DOCTYPE)
         html lang="en" {
@@ -109,41 +109,41 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
 }
 
 /// The hidden CSRF field every form carries.
-pub fn csrf(session: &Session) -> Markup {
+pub(super) fn csrf(session: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(session.csrf); }
 }
 
 /// The reason field every change asks for.
-pub fn reason(placeholder: &str) -> Markup {
+pub(super) fn reason(placeholder: &str) -> Markup {
     html! {
         input.reason type="text" name="reason" required maxlength="500" placeholder=(placeholder) aria-label="Reason";
     }
 }
 
 /// The box a destructive change needs ticked.
-pub fn confirm(what: &str) -> Markup {
+pub(super) fn confirm(what: &str) -> Markup {
     html! { label.confirm { input type="checkbox" name="confirm" value="yes"; " " (what) } }
 }
 
-pub fn when(at: &DateTime<Utc>) -> String {
+pub(super) fn when(at: &DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-pub fn maybe(value: Option<&str>) -> &str {
+pub(super) fn maybe(value: Option<&str>) -> &str {
     value.unwrap_or("–")
 }
 
 /// A JSON value, pretty-printed.
-pub fn json(value: &Value) -> Markup {
+pub(super) fn json(value: &Value) -> Markup {
     html! { pre { (serde_json::to_string_pretty(value).unwrap_or_default()) } }
 }
 
 /// The first `n` characters of `text`, with an ellipsis when cut.
-pub fn short(text: &str, n: usize) -> String {
+pub(super) fn short(text: &str, n: usize) -> String {
     if text.chars().count() <= n { text.to_owned() } else { format!("{}…", text.chars().take(n).collect::<String>()) }
 }
 
 /// A message when a list is empty.
-pub fn empty(rows: usize, what: &str) -> Markup {
+pub(super) fn empty(rows: usize, what: &str) -> Markup {
     html! { @if rows == 0 { p.empty { (what) } } }
 }

@@ -142,7 +142,7 @@ mod sealed {
         UnboundKey::new(&CHACHA20_POLY1305, &hasher.finalize()).ok().map(LessSafeKey::new)
     }
 
-    pub fn seal(state: &AppState, answer: &[(String, String)]) -> String {
+    pub(super) fn seal(state: &AppState, answer: &[(String, String)]) -> String {
         let Some(key) = key(state) else { return String::new() };
         let mut nonce = [0u8; NONCE_LEN];
         rand::Rng::fill(&mut rand::rng(), &mut nonce);
@@ -155,7 +155,7 @@ mod sealed {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed)
     }
 
-    pub fn open(state: &AppState, sealed: &str) -> Option<Vec<(String, String)>> {
+    pub(super) fn open(state: &AppState, sealed: &str) -> Option<Vec<(String, String)>> {
         let key = key(state)?;
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sealed).ok()?;
         if bytes.len() < NONCE_LEN {

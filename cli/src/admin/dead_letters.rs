@@ -114,6 +114,31 @@ pub enum Command {
     },
 }
 
+/// The dead letters matching `filter`, as a table or JSON.
+async fn list(pool: &PgPool, filter: &DeadFilter, limit: i64, output: Output) -> anyhow::Result<()> {
+    let rows = operations::dead_letters::list(pool, &filter.to_filter(), limit).await?;
+    if output.json {
+        return print_json(&rows);
+    }
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|d| {
+            vec![
+                d.dead_letter_id.to_string(),
+                d.kind.clone(),
+                d.dead_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                d.status.clone(),
+                short(d.error_class.as_deref(), 12),
+                short(d.call_sid.as_deref(), 34),
+                short(d.last_error.as_deref().map(operations::mask_phone_numbers).as_deref(), 60),
+            ]
+        })
+        .collect();
+    table(&["id", "kind", "dead at (UTC)", "status", "class", "call", "error"], &rows);
+    Ok(())
+}
+
+/// Runs `bella admin dead-letters …`.
 pub async fn run(pool: &PgPool, actor: &Actor, command: Command, output: Output) -> anyhow::Result<()> {
     let need_filter = |filter: &DeadFilter, all: bool, verb: &str| -> anyhow::Result<()> {
         if filter.is_empty() && !all {
@@ -124,28 +149,7 @@ pub async fn run(pool: &PgPool, actor: &Actor, command: Command, output: Output)
         Ok(())
     };
     match command {
-        Command::List { filter, limit } => {
-            let rows = operations::dead_letters::list(pool, &filter.to_filter(), limit).await?;
-            if output.json {
-                return print_json(&rows);
-            }
-            let rows: Vec<Vec<String>> = rows
-                .iter()
-                .map(|d| {
-                    vec![
-                        d.dead_letter_id.to_string(),
-                        d.kind.clone(),
-                        d.dead_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                        d.status.clone(),
-                        short(d.error_class.as_deref(), 12),
-                        short(d.call_sid.as_deref(), 34),
-                        short(d.last_error.as_deref().map(operations::mask_phone_numbers).as_deref(), 60),
-                    ]
-                })
-                .collect();
-            table(&["id", "kind", "dead at (UTC)", "status", "class", "call", "error"], &rows);
-            Ok(())
-        }
+        Command::List { filter, limit } => list(pool, &filter, limit, output).await,
         Command::Show { id } => print_json(&operations::dead_letters::show(pool, id).await?),
         Command::Retry { filter, all, dry_run, rate, why } => {
             need_filter(&filter, all, "retry")?;

@@ -1,12 +1,12 @@
 //! Callers: each books one appointment through a whole call, and remembers what it was told.
 
-use bella::simulator::{Heard, Simulator};
+use bella::simulator::{Simulator, Spoken};
 use chrono::NaiveDate;
 use e2e::{TestApp, open_day_after, spoken_day};
 
 /// What the caller was told at the end of the call.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Told {
+pub(crate) enum Told {
     Booked,
     /// "You'll get a text message as soon as it's done."
     TextWillFollow,
@@ -16,7 +16,7 @@ pub enum Told {
     Unclear,
 }
 
-pub fn told(last: &str) -> Told {
+pub(crate) fn told(last: &str) -> Told {
     if last.contains("You're all set") {
         Told::Booked
     } else if last.contains("You'll get a text message") || last.contains("will be confirmed shortly") {
@@ -33,7 +33,7 @@ pub fn told(last: &str) -> Told {
 
 /// A call placed, and how it ended.
 #[derive(Debug, Clone)]
-pub struct Placed {
+pub(crate) struct Placed {
     pub call_sid: String,
     pub told: Told,
     pub transcript: Vec<String>,
@@ -42,17 +42,17 @@ pub struct Placed {
 }
 
 /// A caller in the middle of a call.
-pub struct Caller {
+pub(crate) struct Caller {
     sim: Simulator,
     transcript: Vec<String>,
-    last: Option<Heard>,
+    last: Option<Spoken>,
     error: Option<String>,
     started_over: bool,
 }
 
 impl Caller {
     /// Calls the default business from caller ID number `n` (a first-time caller).
-    pub fn new(app: &TestApp, n: usize) -> Self {
+    pub(crate) fn new(app: &TestApp, n: usize) -> Self {
         // 555-0100 to 555-0199: well-formed test numbers, one per caller (a returning caller
         // would be greeted differently).
         assert!(n < 100, "at most 100 callers per scenario");
@@ -61,7 +61,7 @@ impl Caller {
     }
 
     /// A caller on a simulator of the test's making (several api replicas behind one URL, say).
-    pub fn with(sim: Simulator) -> Self {
+    pub(crate) fn with(sim: Simulator) -> Self {
         Self { sim, transcript: Vec::new(), last: None, error: None, started_over: false }
     }
 
@@ -69,7 +69,7 @@ impl Caller {
         self.error.is_some() || self.last.as_ref().is_some_and(|h| h.end.is_some())
     }
 
-    fn record(&mut self, heard: anyhow::Result<Heard>) {
+    fn record(&mut self, heard: anyhow::Result<Spoken>) {
         match heard {
             Ok(heard) => {
                 self.transcript.push(heard.text());
@@ -84,7 +84,7 @@ impl Caller {
 
     /// Dials and asks for `when`, giving the name in the same sentence. Bella then offers the
     /// caller ID as the callback number.
-    pub async fn ask(&mut self, name: &str, when: &str) {
+    pub(crate) async fn ask(&mut self, name: &str, when: &str) {
         let heard = self.sim.dial().await;
         self.record(heard);
         if self.ended() {
@@ -96,7 +96,7 @@ impl Caller {
 
     /// Says yes to the caller ID; Bella reads everything back. A reply that is not the read-back
     /// means the call lost its place.
-    pub async fn confirm_number(&mut self) {
+    pub(crate) async fn confirm_number(&mut self) {
         if self.ended() {
             return;
         }
@@ -108,13 +108,13 @@ impl Caller {
     }
 
     /// Says yes to the read-back, and hangs up once Bella has answered.
-    pub async fn book(mut self) -> Placed {
+    pub(crate) async fn book(mut self) -> Placed {
         if !self.ended() {
             let heard = self.sim.say("yes").await;
             self.record(heard);
         }
         let _ = self.sim.hang_up().await;
-        let last = self.last.as_ref().map(Heard::text).unwrap_or_default();
+        let last = self.last.as_ref().map(Spoken::text).unwrap_or_default();
         let told = if self.error.is_some() { Told::Unclear } else { told(&last) };
         Placed {
             call_sid: self.sim.call_sid().to_owned(),
@@ -125,7 +125,7 @@ impl Caller {
     }
 
     /// The whole call in one go.
-    pub async fn place(mut self, name: &str, when: &str) -> Placed {
+    pub(crate) async fn place(mut self, name: &str, when: &str) -> Placed {
         self.ask(name, when).await;
         self.confirm_number().await;
         self.book().await
@@ -133,7 +133,7 @@ impl Caller {
 }
 
 /// `count` distinct bookable times, as a caller says them: "Tuesday, December 1st at 9 am".
-pub fn distinct_times(count: usize) -> Vec<String> {
+pub(crate) fn distinct_times(count: usize) -> Vec<String> {
     const HOURS: [&str; 7] = ["9 am", "10 am", "11 am", "1 pm", "2 pm", "3 pm", "4 pm"];
     let mut days: Vec<NaiveDate> = Vec::new();
     let mut ahead = 2;
@@ -148,7 +148,7 @@ pub fn distinct_times(count: usize) -> Vec<String> {
 }
 
 /// A name per caller.
-pub fn name(n: usize) -> String {
+pub(crate) fn name(n: usize) -> String {
     const FIRST: [&str; 8] = ["Marie", "Kevin", "Amira", "Jean", "Priya", "Luc", "Sofia", "Omar"];
     const LAST: [&str; 8] = ["Tremblay", "Nguyen", "Haddad", "Roy", "Singh", "Gagnon", "Rossi", "Khan"];
     format!("{} {}", FIRST[n % FIRST.len()], LAST[(n / FIRST.len() + n) % LAST.len()])

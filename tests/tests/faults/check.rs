@@ -11,7 +11,7 @@ use crate::calls::{Placed, Told};
 
 /// Counts across every scenario.
 #[derive(Debug, Default)]
-pub struct Tally {
+pub(crate) struct Tally {
     pub calls: usize,
     pub faults: usize,
     pub lost: usize,
@@ -30,7 +30,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn violations(&self) -> usize {
+    pub(crate) fn violations(&self) -> usize {
         self.lost
             + self.duplicated
             + self.sms_duplicated
@@ -41,7 +41,7 @@ impl Tally {
             + self.reasonless
     }
 
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let mut line = format!(
             "fault injection: {} calls placed, {} faults injected, {} bookings lost, {} bookings duplicated, {} SMS duplicated",
             self.calls, self.faults, self.lost, self.duplicated, self.sms_duplicated
@@ -90,7 +90,7 @@ async fn unfinished(app: &TestApp, calls: &[Placed]) -> (i64, i64) {
 
 /// Waits (bounded) for the system to finish what it accepted, then counts this scenario's
 /// violations.
-pub async fn verify(
+pub(crate) async fn verify(
     scenario: &str,
     app: &TestApp,
     twilio: &FakeTwilio,
@@ -167,7 +167,7 @@ pub async fn verify(
 }
 
 /// Messages (ready in the work queues, waiting in the retry tiers of a minute or less).
-pub async fn queued(app: &TestApp) -> (u32, u32) {
+pub(crate) async fn queued(app: &TestApp) -> (u32, u32) {
     let names = &app.config.namespace;
     let mut work = 0;
     for kind in JobKind::ALL {
@@ -181,7 +181,7 @@ pub async fn queued(app: &TestApp) -> (u32, u32) {
 }
 
 /// Why runs were retried: their last errors, for the log.
-pub async fn print_retries(scenario: &str, app: &TestApp) {
+pub(crate) async fn print_retries(scenario: &str, app: &TestApp) {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "select kind, coalesce(last_error, '') from workflow_runs where attempts > 1 or last_error is not null",
     )
@@ -195,7 +195,7 @@ pub async fn print_retries(scenario: &str, app: &TestApp) {
 
 /// Once every worker is gone: every work and retry queue must be empty, or a message was left
 /// unacknowledged (it would have come back to a ready state when its consumer died).
-pub async fn queues_drained(scenario: &str, app: &TestApp, tally: &mut Tally) {
+pub(crate) async fn queues_drained(scenario: &str, app: &TestApp, tally: &mut Tally) {
     let names = &app.config.namespace;
     let work = JobKind::ALL.into_iter().map(|kind| names.queue(kind));
     let retry = RETRY_TIERS.into_iter().map(|tier| names.retry_queue(&tier_label(tier)));

@@ -78,7 +78,7 @@ async fn ready_to_confirm(app: &TestApp, first: usize, count: usize) -> Vec<Call
 
 /// A three-node cluster; the node leading Bella's queues is killed while callers say yes, once
 /// with `AMQP_URL` listing the nodes, once through one front address.
-pub async fn rabbitmq_cluster_node_killed(tally: &mut Tally) {
+pub(crate) async fn rabbitmq_cluster_node_killed(tally: &mut Tally) {
     let scenario = "RabbitMQ cluster";
     if !RabbitCluster::available() {
         return unavailable(scenario, "rabbitmq-server", tally);
@@ -247,7 +247,7 @@ async fn finish_two(
 
 /// The primary stops replicating, takes a few more turns that its replica never sees, and dies;
 /// the replica is promoted and the primary's address moves to it, while calls are mid-way.
-pub async fn redis_failover_mid_call(tally: &mut Tally) {
+pub(crate) async fn redis_failover_mid_call(tally: &mut Tally) {
     let scenario = "Redis primary lost, its replica promoted behind the same address";
     if !e2e::engines::have("redis-server", &[]) {
         return unavailable(scenario, "redis-server", tally);
@@ -329,7 +329,7 @@ pub async fn redis_failover_mid_call(tally: &mut Tally) {
 
 /// The primary crashes under load and its synchronous standby is promoted; the primary's address
 /// then leads to the standby. New connections find it within their bounded waits.
-pub async fn postgres_failover_under_load(tally: &mut Tally) {
+pub(crate) async fn postgres_failover_under_load(tally: &mut Tally) {
     let scenario = "PostgreSQL primary lost, its standby promoted behind the same address";
     if !PostgresPair::available() {
         return unavailable(scenario, "PostgreSQL's server", tally);
@@ -389,7 +389,7 @@ pub async fn postgres_failover_under_load(tally: &mut Tally) {
 /// Thirty calls whose every webhook goes to the next of three `bella api` processes (one public
 /// URL, as behind a load balancer), two `bella worker`s competing, one of them SIGKILLed
 /// mid-load.
-pub async fn replicas_share_the_calls(tally: &mut Tally) {
+pub(crate) async fn replicas_share_the_calls(tally: &mut Tally) {
     let scenario = "three api replicas, two workers, one worker killed";
     const PUBLIC_URL: &str = "https://bella.replicas.test";
     let (app, twilio) = setup_on(&Engines::default(), &[("PUBLIC_URL", PUBLIC_URL)]).await;

@@ -16,7 +16,7 @@ use crate::failover;
 
 /// Every scenario, one after another; `BELLA_FAULTS=redis,replicas` runs only those whose name
 /// contains one of the words.
-pub async fn all() -> Tally {
+pub(crate) async fn all() -> Tally {
     let mut tally = Tally::default();
     let only = std::env::var("BELLA_FAULTS").ok().filter(|v| !v.trim().is_empty());
     let chosen = |name: &str| only.as_deref().is_none_or(|list| list.split(',').any(|word| name.contains(word.trim())));

@@ -24,7 +24,7 @@ fn local(at: DateTime<Utc>, zone: &str) -> String {
     }
 }
 
-pub async fn appointments(
+pub(crate) async fn appointments(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Query(params): Params,
@@ -79,7 +79,7 @@ fn field<'a>(value: &'a Value, name: &str) -> &'a str {
     value.get(name).and_then(Value::as_str).unwrap_or("–")
 }
 
-pub async fn appointment(
+pub(crate) async fn appointment(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<String>,
@@ -124,7 +124,7 @@ pub async fn appointment(
     render(&state, &session, "/admin/appointments", "Appointment", &body).await
 }
 
-pub async fn cancel_appointment(
+pub(crate) async fn cancel_appointment(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<String>,

@@ -10,7 +10,7 @@ use crate::AppState;
 use crate::console::Session;
 use crate::console::layout::{self, json, when};
 
-pub async fn audit(
+pub(crate) async fn audit(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Query(params): Params,

@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::console::layout::{csrf, maybe, reason};
 use crate::console::{FormData, Session};
 
-pub async fn businesses(State(state): State<AppState>, Extension(session): Extension<Session>) -> Response {
+pub(crate) async fn businesses(State(state): State<AppState>, Extension(session): Extension<Session>) -> Response {
     let all = match operations::businesses::list(&state.pool).await {
         Ok(all) => all,
         Err(error) => return failed(error),
@@ -115,12 +115,12 @@ fn business_changes(form: &FormData) -> Result<operations::businesses::Changes, 
     })
 }
 
-pub async fn new_business(State(state): State<AppState>, Extension(session): Extension<Session>) -> Response {
+pub(crate) async fn new_business(State(state): State<AppState>, Extension(session): Extension<Session>) -> Response {
     let body = business_form(&session, "/admin/businesses", None);
     render(&state, &session, "/admin/businesses", "New business", &body).await
 }
 
-pub async fn create_business(
+pub(crate) async fn create_business(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     body: Bytes,
@@ -142,7 +142,7 @@ pub async fn create_business(
     }
 }
 
-pub async fn business(
+pub(crate) async fn business(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<String>,
@@ -155,7 +155,7 @@ pub async fn business(
     render(&state, &session, "/admin/businesses", &business.name, &body).await
 }
 
-pub async fn edit_business(
+pub(crate) async fn edit_business(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<String>,

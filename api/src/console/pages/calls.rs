@@ -10,7 +10,7 @@ use crate::AppState;
 use crate::console::Session;
 use crate::console::layout::{self, json, when};
 
-pub async fn calls(
+pub(crate) async fn calls(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Query(params): Params,
@@ -43,7 +43,7 @@ pub async fn calls(
     render(&state, &session, "/admin/calls", "Calls", &body).await
 }
 
-pub async fn call(
+pub(crate) async fn call(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(sid): Path<String>,

@@ -27,7 +27,7 @@ fn dead_filter(params: &HashMap<String, String>) -> operations::dead_letters::Fi
     }
 }
 
-pub async fn dead_letters(
+pub(crate) async fn dead_letters(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Query(params): Params,
@@ -93,7 +93,7 @@ pub async fn dead_letters(
     render(&state, &session, "/admin/dead-letters", "Dead letters", &body).await
 }
 
-pub async fn change_dead_letters(
+pub(crate) async fn change_dead_letters(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     body: Bytes,
@@ -160,7 +160,7 @@ pub async fn change_dead_letters(
     done(&state, &session, &back, result).await
 }
 
-pub async fn dead_letter(
+pub(crate) async fn dead_letter(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<String>,

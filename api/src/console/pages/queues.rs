@@ -14,7 +14,7 @@ use crate::AppState;
 use crate::console::layout::{csrf, reason};
 use crate::console::{FormData, Session};
 
-pub async fn queues(State(state): State<AppState>, Extension(session): Extension<Session>) -> Response {
+pub(crate) async fn queues(State(state): State<AppState>, Extension(session): Extension<Session>) -> Response {
     let stats = match operations::queues::stats(&ops(&state)).await {
         Ok(stats) => stats,
         Err(error) => return failed(error),
@@ -75,7 +75,7 @@ pub async fn queues(State(state): State<AppState>, Extension(session): Extension
     render(&state, &session, "/admin/queues", "Queues", &body).await
 }
 
-pub async fn change_queues(
+pub(crate) async fn change_queues(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     body: Bytes,

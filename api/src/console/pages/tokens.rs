@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::console::layout::{csrf, reason, when};
 use crate::console::{FormData, Session};
 
-pub async fn tokens(State(state): State<AppState>, Extension(session): Extension<Session>) -> Response {
+pub(crate) async fn tokens(State(state): State<AppState>, Extension(session): Extension<Session>) -> Response {
     tokens_page(&state, &session, None).await
 }
 
@@ -61,7 +61,7 @@ async fn tokens_page(state: &AppState, session: &Session, created: Option<&opera
     render(state, session, "/admin/tokens", "Tokens", &body).await
 }
 
-pub async fn change_tokens(
+pub(crate) async fn change_tokens(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     body: Bytes,

@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::console::layout::{self, confirm, csrf, json, maybe, reason, short, when};
 use crate::console::{FormData, Session};
 
-pub async fn workflows(
+pub(crate) async fn workflows(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Query(params): Params,
@@ -83,7 +83,7 @@ async fn workflows_page(state: &AppState, session: &Session, filter: &operations
 /// The fields of a job an operator may correct before resuming, when the job has them.
 const EDITABLE: [(&str, &str); 2] = [("name", "Caller's name"), ("phone", "Caller's phone (E.164; blank keeps it)")];
 
-pub async fn workflow(
+pub(crate) async fn workflow(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<String>,
@@ -165,7 +165,7 @@ pub async fn workflow(
     render(&state, &session, "/admin/workflows", "Workflow run", &body).await
 }
 
-pub async fn resume_workflow(
+pub(crate) async fn resume_workflow(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<Uuid>,
@@ -189,7 +189,7 @@ pub async fn resume_workflow(
     done(&state, &session, &back, result).await
 }
 
-pub async fn cancel_workflow(
+pub(crate) async fn cancel_workflow(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(id): Path<Uuid>,

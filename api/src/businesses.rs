@@ -1,6 +1,10 @@
 //! The businesses, cached in memory: every turn needs its business's profile, and profiles
-//! change rarely. The cache reloads from PostgreSQL when it is older than its maximum age
-//! (`BELLA_BUSINESS_CACHE_MS`, 30 seconds by default).
+//! change rarely. A change to the `businesses` table is announced by PostgreSQL (`NOTIFY
+//! bella_businesses`, migration 0010), and [`BusinessDirectory::follow`] makes every api reload at
+//! once: a number created or edited on one replica is answered with its own profile by all of
+//! them on the next turn. The cache also reloads when it is older than its maximum age
+//! (`BELLA_BUSINESS_CACHE_MS`, 30 seconds by default), and after the listening connection was
+//! lost (announcements made meanwhile are not replayed).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -8,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use adapters::postgres::businesses::{self, Business};
 use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio_util::sync::CancellationToken;
 use workflows::{BusinessId, E164};
 
 #[derive(Default)]
@@ -80,6 +86,53 @@ impl BusinessDirectory {
             None => snapshot.default.clone().ok_or_else(|| anyhow::anyhow!("business {id} not found")),
         }
     }
+}
+
+/// The channel PostgreSQL announces changes to the businesses on.
+const CHANNEL: &str = "bella_businesses";
+
+impl BusinessDirectory {
+    /// Reloads on every change to the businesses until `stop`; a lost connection is listened on
+    /// again (sqlx reconnects), and reloads too.
+    pub async fn follow(self: Arc<Self>, stop: CancellationToken) {
+        let mut listener = loop {
+            match listen(&self.pool).await {
+                Ok(listener) => break listener,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for business changes; the cache ages out instead");
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(Duration::from_secs(5)) => {}
+                    }
+                }
+            }
+        };
+        loop {
+            let next = tokio::select! {
+                () = stop.cancelled() => return,
+                next = listener.try_recv() => next,
+            };
+            match next {
+                Ok(Some(_)) => {}
+                // The connection was lost and is being replaced: changes meanwhile went unheard.
+                Ok(None) => tracing::info!("listening for business changes again"),
+                Err(error) => {
+                    tracing::warn!(%error, "listening for business changes failed; trying again");
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+            self.invalidate();
+        }
+    }
+}
+
+async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
 }
 
 async fn read(pool: &PgPool) -> anyhow::Result<Snapshot> {

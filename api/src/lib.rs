@@ -40,7 +40,7 @@ pub struct App {
     pub sessions: SessionStore,
     pub results: ResultListener,
     pub publisher: Publisher,
-    pub businesses: BusinessDirectory,
+    pub businesses: Arc<BusinessDirectory>,
     pub services: Services,
 }
 
@@ -84,7 +84,7 @@ impl Application {
             .await
             .context("opening the publishing channel")?
             .with_pending(pending);
-        let businesses = BusinessDirectory::load(services.pool.clone(), config.business_cache).await?;
+        let businesses = Arc::new(BusinessDirectory::load(services.pool.clone(), config.business_cache).await?);
         let listener = TcpListener::bind(("0.0.0.0", config.port))
             .await
             .with_context(|| format!("cannot listen on port {} (PORT)", config.port))?;
@@ -112,7 +112,12 @@ impl Application {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(port = self.port(), "api listening");
         let limits = server::Limits::from_config(&self.state.config);
-        server::serve(self.listener, self.router, limits, shutdown).await.context("serving HTTP")
+        let following = tokio_util::sync::CancellationToken::new();
+        let follower = tokio::spawn(self.state.businesses.clone().follow(following.clone()));
+        let served = server::serve(self.listener, self.router, limits, shutdown).await.context("serving HTTP");
+        following.cancel();
+        let _ = follower.await;
+        served
     }
 }
 

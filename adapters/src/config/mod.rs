@@ -21,7 +21,7 @@
 //! | `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_MODEL` | none | LLM repair |
 //! | `BELLA_NAMESPACE` | `bella` | prefix of Redis keys and RabbitMQ names |
 //! | `BELLA_BOOKING_WAIT_MS` | `3000` | how long a turn waits for a booking result |
-//! | `BELLA_BUSINESS_CACHE_MS` | `30000` | how long business profiles are cached by the api |
+//! | `BELLA_BUSINESS_CACHE_MS` | `30000` | the longest the api keeps business profiles (a change is announced by PostgreSQL and reloaded at once) |
 //! | `BELLA_HEADER_TIMEOUT_MS` | `10000` | a request's headers must arrive within this; also closes idle keep-alive connections |
 //! | `BELLA_MAX_CONNECTIONS` | `4096` | HTTP connections served at once per listener |
 //! | `METRICS_TOKEN` | none | when set, `/metrics` answers only `Authorization: Bearer` this token |

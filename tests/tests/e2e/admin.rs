@@ -68,3 +68,44 @@ async fn health_and_readiness() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body, serde_json::json!({ "postgres": "ok", "redis": "ok", "rabbitmq": "ok" }));
 }
+
+/// A business an operator creates (here with `bella admin`, as another replica or a script would:
+/// not through this api) answers its own calls at once, with the cache kept as in production
+/// (30 s); and so does an edit. A Vancouver clinic's first caller must not hear the default
+/// business's name and Toronto hours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_business_created_a_moment_ago_answers_its_own_calls() {
+    let app = e2e::spawn_with(&[("BELLA_BUSINESS_CACHE_MS", "30000")]).await;
+    // A first call fills the api's cache with the businesses as they are now.
+    let mut before = app.call_to("+14165550123", "+16045550177");
+    let heard = before.dial().await.unwrap();
+    assert!(!heard.text().contains("Kitsilano"), "{}", heard.text());
+    let created = [
+        "business",
+        "create",
+        "--name",
+        "Kitsilano Physio",
+        "--number",
+        "+16045550177",
+        "--time-zone",
+        "America/Vancouver",
+        "--province",
+        "BC",
+        "--reason",
+        "new clinic",
+    ];
+    let (ok, _, stderr) = app.bella_admin(&created).await;
+    assert!(ok, "{stderr}");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let mut call = app.call_to("+14165550123", "+16045550177");
+    let heard = call.dial().await.unwrap();
+    assert!(heard.text().contains("thank you for calling Kitsilano Physio"), "{}", heard.text());
+
+    let edited = ["business", "edit", "+16045550177", "--name", "Kits Physio", "--reason", "renamed"];
+    let (ok, _, stderr) = app.bella_admin(&edited).await;
+    assert!(ok, "{stderr}");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let mut after = app.call_to("+14165550124", "+16045550177");
+    let heard = after.dial().await.unwrap();
+    assert!(heard.text().contains("thank you for calling Kits Physio"), "{}", heard.text());
+}

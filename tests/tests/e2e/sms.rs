@@ -265,6 +265,13 @@ async fn whole_numbers_never_reach_logs_or_stored_errors_when_twilio_fails() {
     twilio.script([Answer::FailAfterCreating, Answer::RefuseQuoting(21408)]);
     twilio.garble_lookups(1);
     app.book_by_phone("+14165550123", "Marie Tremblay", open_day(), "2 pm").await;
+    // The scripted answers go to the texts in the order Twilio is asked: the second booking waits
+    // until the first text's create request has come, so that the 500 is the first text's.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while twilio.create_requests() == 0 {
+        assert!(Instant::now() < deadline, "the first text was never sent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     app.book_by_phone("+16475550188", "Kevin Nguyen", open_day_after(3), "3 pm").await;
     // The first text: created, then found by a lookup at the third attempt (after the 5 s and
     // the 30 s retry tiers).

@@ -68,7 +68,7 @@ pub async fn run(pool: &PgPool, command: Command) -> anyhow::Result<()> {
                 println!("business {id}: {} (audit #{})", saved.outcome.message, saved.outcome.audit_id);
             } else {
                 println!(
-                    "updated business {id} (audit #{}; running servers pick it up within 30 seconds)",
+                    "updated business {id} (audit #{}; running servers answer with it from the next turn)",
                     saved.outcome.audit_id
                 );
             }

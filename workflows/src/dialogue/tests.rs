@@ -630,3 +630,16 @@ fn without_a_model_or_for_a_yes_no_nothing_is_repaired() {
     assert!(r.effect.is_none());
     assert_ne!(call.session.stage, Stage::ReadBack, "three misses end the read-back without a booking");
 }
+
+/// At the phone prompt, a number said with "oh" is the number: "five oh one" in it is not 5:01 PM,
+/// and the time chosen before stays.
+#[test]
+fn a_number_with_oh_at_the_phone_prompt_keeps_the_time() {
+    let (mut call, _) = Call::new(None);
+    call.say("this is Ann Lee, Thursday at 2 pm");
+    let r = call.say("six one three five five five oh one four two");
+    assert_eq!(call.session.draft.phone, Some(E164::parse("+16135550142").unwrap()));
+    let said = text(&r);
+    assert!(said.contains("Thursday, November 26 at 2 PM"), "{said}");
+    assert!(!said.contains("5:01"), "{said}");
+}

@@ -22,6 +22,9 @@ mod parser;
 use chrono::Weekday;
 use serde::{Deserialize, Serialize};
 
+use std::borrow::Cow;
+
+use crate::extract::numbers::digit_word;
 use crate::holidays::HolidayName;
 use crate::ids::Language;
 use lexicon::lex;
@@ -110,7 +113,8 @@ pub enum DayPart {
 /// understood too, as callers mix them). `expecting_time` says that Bella has just asked for
 /// the time, so that a bare number ("two") counts as an hour.
 pub fn parse(speech: &str, language: Language, expecting_time: bool) -> Option<TimeRequest> {
-    let mut parser = Parser::new(lex(speech, language));
+    let speech = without_dictated_numbers(speech);
+    let mut parser = Parser::new(lex(&speech, language));
     let date = parser.date();
     let mut time = parser.time(expecting_time || date.is_some() || parser.has_day_part());
     let part = parser.day_part();
@@ -132,6 +136,55 @@ pub fn parse(speech: &str, language: Language, expecting_time: bool) -> Option<T
         return None;
     }
     Some(TimeRequest { date, time })
+}
+
+/// Words after which a number is a time of day, not the start of a dictated number.
+const TIME_PREPOSITIONS: [&str; 7] = ["at", "around", "by", "à", "vers", "avant", "après"];
+
+/// Digits in a run of words that makes it a number being dictated, not a time.
+const DICTATED_DIGITS: usize = 7;
+
+/// The speech without the numbers dictated in it: a run of digit words and digit groups that
+/// holds seven digits or more ("six one three five five five oh one four two", "416 555-0123")
+/// is a phone number, and "five oh one" inside it is not 5:01 PM. The rest of the sentence is
+/// read as before ("at 2 pm, my number is 416 555 0123").
+fn without_dictated_numbers(speech: &str) -> Cow<'_, str> {
+    let words: Vec<&str> = speech.split_whitespace().collect();
+    let digits: Vec<Option<usize>> = words.iter().map(|word| digits_in(word)).collect();
+    let mut kept = Vec::with_capacity(words.len());
+    let mut dropped = false;
+    let mut i = 0;
+    while i < words.len() {
+        if digits[i].is_none() {
+            kept.push(words[i]);
+            i += 1;
+            continue;
+        }
+        // "at three, four one six …": the word after a time's preposition is the time's.
+        if i > 0 && TIME_PREPOSITIONS.contains(&words[i - 1].to_lowercase().as_str()) {
+            kept.push(words[i]);
+            i += 1;
+            continue;
+        }
+        let end = (i..words.len()).find(|&j| digits[j].is_none()).unwrap_or(words.len());
+        if digits[i..end].iter().flatten().sum::<usize>() >= DICTATED_DIGITS {
+            dropped = true;
+        } else {
+            kept.extend_from_slice(&words[i..end]);
+        }
+        i = end;
+    }
+    if dropped { Cow::Owned(kept.join(" ")) } else { Cow::Borrowed(speech) }
+}
+
+/// The digits a word stands for in a dictated number: a digit group ("416", "555-0123") or a
+/// digit word ("six", "oh", "neuf").
+fn digits_in(word: &str) -> Option<usize> {
+    let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
+    if !bare.is_empty() && bare.chars().all(|c| c.is_ascii_digit() || c == '-') {
+        return Some(bare.chars().filter(char::is_ascii_digit).count());
+    }
+    digit_word(&bare.to_lowercase()).map(|_| 1)
 }
 
 #[cfg(test)]

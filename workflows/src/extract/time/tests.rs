@@ -86,6 +86,28 @@ fn not_times() {
     }
 }
 
+/// A phone number being dictated is not a time, even where a piece of it sounds like one ("five
+/// oh one"), and even when a time is expected; a time said beside it still counts.
+#[test]
+fn dictated_phone_numbers_are_not_times() {
+    for s in [
+        "six one three five five five oh one four two",
+        "it's six one three, five five five, oh one four two",
+        "613 555-0142",
+        "quatre un huit cinq cinq cinq zéro un deux trois",
+    ] {
+        assert_eq!(parse(s, Language::En, true), None, "{s}");
+        assert_eq!(parse(s, Language::Fr, true), None, "{s}");
+    }
+    assert_eq!(p("at 2 pm, my number is 416 555 0123").time, clock(2, 0, PM));
+    assert_eq!(
+        p("tomorrow at three, four one six five five five oh one two three"),
+        TimeRequest { date: Some(DateSpec::Tomorrow), time: clock(3, 0, None) }
+    );
+    // Fewer digits than a number: a time as before.
+    assert_eq!(parse("twelve oh three", Language::En, true).and_then(|r| r.time), clock(12, 3, None));
+}
+
 fn fr(s: &str) -> TimeRequest {
     parse(s, Language::Fr, false).unwrap_or_else(|| panic!("no time in {s:?}"))
 }

@@ -316,6 +316,12 @@ const PHRASES: &[(&str, &str)] = &[
     ("a week from today", "in 7 days"),
     ("in a fortnight", "in 14 days"),
     ("first thing", "morning"),
+    // What the recogniser writes for a number said after "at": "Monday at for thirty" is 4:30,
+    // "at to PM" is 2 PM, "at ate" is 8. (The phone extractor knows these words too.)
+    ("at for", "at four"),
+    ("at to", "at two"),
+    ("at too", "at two"),
+    ("at ate", "at eight"),
 ];
 
 /// Splits hyphens and elisions (`l'après-midi` → `l`, `après`, `midi`), then rewrites

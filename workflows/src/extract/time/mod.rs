@@ -160,13 +160,17 @@ fn without_dictated_numbers(speech: &str) -> Cow<'_, str> {
             i += 1;
             continue;
         }
-        // "at three, four one six …": the word after a time's preposition is the time's.
-        if i > 0 && TIME_PREPOSITIONS.contains(&words[i - 1].to_lowercase().as_str()) {
+        let end = (i..words.len()).find(|&j| digits[j].is_none()).unwrap_or(words.len());
+        // "at three, four one six …": after a time's preposition, a run one word longer than a
+        // number begins with the time. ("Call me at four one six …" is the number alone.)
+        let total: usize = digits[i..end].iter().flatten().sum();
+        let a_number = total == 10
+            || total == 11 && matches!(words[i].trim_matches(',').to_lowercase().as_str(), "one" | "1" | "un");
+        if i > 0 && TIME_PREPOSITIONS.contains(&words[i - 1].to_lowercase().as_str()) && !a_number {
             kept.push(words[i]);
             i += 1;
             continue;
         }
-        let end = (i..words.len()).find(|&j| digits[j].is_none()).unwrap_or(words.len());
         if digits[i..end].iter().flatten().sum::<usize>() >= DICTATED_DIGITS {
             dropped = true;
         } else {

@@ -104,8 +104,25 @@ fn dictated_phone_numbers_are_not_times() {
         p("tomorrow at three, four one six five five five oh one two three"),
         TimeRequest { date: Some(DateSpec::Tomorrow), time: clock(3, 0, None) }
     );
+    assert_eq!(parse("call me back at four one six five five five oh one two three", Language::En, true), None);
     // Fewer digits than a number: a time as before.
     assert_eq!(parse("twelve oh three", Language::En, true).and_then(|r| r.time), clock(12, 3, None));
+}
+
+/// The recogniser writes some numbers after "at" as the words they sound like.
+#[test]
+fn homophones_of_numbers_after_at() {
+    assert_eq!(
+        p("Monday at for thirty"),
+        TimeRequest {
+            date: Some(DateSpec::Weekday { day: Mon, which: WeekdayWhich::Coming }),
+            time: clock(4, 30, None)
+        }
+    );
+    assert_eq!(p("tomorrow at to PM").time, clock(2, 0, PM));
+    assert_eq!(parse("at ate", Language::En, true).and_then(|r| r.time), clock(8, 0, None));
+    // Not after "at": the words keep their meaning.
+    assert_eq!(parse("I'd like to come for a cleaning", Language::En, false), None);
 }
 
 fn fr(s: &str) -> TimeRequest {

@@ -239,6 +239,40 @@ fn numeric_ordinal(word: &str) -> Option<u32> {
     digits.parse().ok().filter(|d| (1..=31).contains(d))
 }
 
+/// What a number may count without being a time of day or a date (see `Lexer::quantity`).
+const QUANTITY_UNITS: &[&str] = &[
+    "minute",
+    "minutes",
+    "min",
+    "mins",
+    "month",
+    "months",
+    "year",
+    "years",
+    "kid",
+    "kids",
+    "child",
+    "children",
+    "people",
+    "person",
+    "persons",
+    "dollar",
+    "dollars",
+    "bucks",
+    "percent",
+    "mois",
+    "an",
+    "ans",
+    "annee",
+    "annees",
+    "enfant",
+    "enfants",
+    "personne",
+    "personnes",
+    "piastre",
+    "piastres",
+];
+
 /// Phrases rewritten before lexing, longest first: idioms whose words mean something else on
 /// their own ("après" + "midi"), and holidays by name. Matched on accent-folded words.
 const PHRASES: &[(&str, &str)] = &[
@@ -351,6 +385,16 @@ fn rewrite(input: &str) -> Vec<String> {
                 continue 'outer;
             }
         }
+        // "three weeks from now", "two days from today": "in three weeks".
+        let later = |k: usize| folded.get(i + k).map(String::as_str);
+        if matches!(later(1), Some("week" | "weeks" | "day" | "days"))
+            && later(2) == Some("from")
+            && matches!(later(3), Some("now" | "today"))
+        {
+            out.extend(["in".to_owned(), words[i].clone(), words[i + 1].clone()]);
+            i += 4;
+            continue;
+        }
         out.push(words[i].clone());
         i += 1;
     }
@@ -384,7 +428,9 @@ type WordRule = fn(&mut Lexer, usize) -> Option<usize>;
 /// joins ("eleven oh five"); "one" last among the numbers, since it can stand for "a".
 const WORD_RULES: &[WordRule] = &[
     Lexer::holiday,
+    Lexer::quantity,
     Lexer::french_sept,
+    Lexer::french_day_of_month,
     Lexer::clock,
     Lexer::numeric_ordinal,
     Lexer::tens_and_ordinal,
@@ -433,6 +479,46 @@ impl Lexer {
     /// "sept" is seven in French and September in English.
     fn french_sept(&mut self, i: usize) -> Option<usize> {
         (self.language == Language::Fr && self.folded[i] == "sept").then(|| self.push(Tok::Num(7), 1))
+    }
+
+    /// A number that counts something other than a time of day ("in one hour", "dans deux mois",
+    /// "I have 2 kids", "30 minutes"): neither the number nor its unit is read, so that it never
+    /// becomes a clock time. Weeks and days are dates ("in two weeks"), and a French "heure" is a
+    /// clock ("14 heures"): those are read as before.
+    fn quantity(&mut self, i: usize) -> Option<usize> {
+        let used = match self.folded[i].as_str() {
+            "a" | "an" | "one" | "un" | "une" => 1,
+            _ => number_at(&self.words, i)?.1,
+        };
+        let unit = self.folded.get(i + used)?;
+        let counted = QUANTITY_UNITS.contains(&unit.as_str())
+            || self.language == Language::En && matches!(unit.as_str(), "hour" | "hours");
+        // "twenty minutes past three" is a clock: the clock rules read it.
+        let of_a_clock = matches!(
+            self.folded.get(i + used + 1).map(String::as_str),
+            Some("past" | "after" | "to" | "before" | "till" | "til")
+        );
+        if !counted || of_a_clock {
+            return None;
+        }
+        for _ in 0..=used {
+            self.toks.push(Tok::Other);
+        }
+        Some(used + 1)
+    }
+
+    /// "jeudi 15" is Thursday the 15th in French (the time would be "jeudi à 15 h" or "jeudi 15
+    /// h"): a number from 1 to 31 right after a weekday, not followed by an hour word.
+    fn french_day_of_month(&mut self, i: usize) -> Option<usize> {
+        if self.language != Language::Fr || !matches!(self.toks.last(), Some(Tok::Weekday(_))) {
+            return None;
+        }
+        let (n, used) = number_at(&self.words, i).filter(|(n, _)| (1..=31).contains(n))?;
+        let next = self.folded.get(i + used).map(String::as_str);
+        if matches!(next, Some("h" | "heure" | "heures" | "hr" | "hrs" | "et" | "moins")) {
+            return None;
+        }
+        Some(self.push(Tok::Ordinal(n), used))
     }
 
     /// `2:30`.

@@ -125,6 +125,28 @@ fn homophones_of_numbers_after_at() {
     assert_eq!(parse("I'd like to come for a cleaning", Language::En, false), None);
 }
 
+/// A number that counts something else is no time: better to ask than to book 1 PM for "in one
+/// hour" or 2 PM for "I have 2 kids".
+#[test]
+fn numbers_that_count_something_else_are_not_times() {
+    for s in ["in one hour", "around 2 hours from now", "I have 2 kids", "it takes 30 minutes", "for 45 minutes"] {
+        assert_eq!(parse(s, Language::En, true), None, "{s}");
+    }
+    for s in ["dans deux mois", "j'ai 2 enfants", "dans un an"] {
+        assert_eq!(parse(s, Language::Fr, true), None, "{s}");
+    }
+    assert_eq!(p("three weeks from now"), p("in three weeks"));
+    assert_eq!(p("tomorrow at 2 for 30 minutes").time, clock(2, 0, None));
+}
+
+#[test]
+fn a_french_weekday_with_a_number_is_a_day_of_the_month() {
+    assert_eq!(fr("jeudi 17").date, fr("jeudi le 17").date);
+    assert_eq!(fr("jeudi 17 à 10 h"), TimeRequest { date: fr("jeudi le 17").date, time: clock(10, 0, None) });
+    assert_eq!(fr("jeudi à 15 h").date, Some(DateSpec::Weekday { day: Thu, which: WeekdayWhich::Coming }));
+    assert_eq!(fr("jeudi 15 h").time, clock(15, 0, None));
+}
+
 fn fr(s: &str) -> TimeRequest {
     parse(s, Language::Fr, false).unwrap_or_else(|| panic!("no time in {s:?}"))
 }

@@ -428,6 +428,9 @@ type WordRule = fn(&mut Lexer, usize) -> Option<usize>;
 /// joins ("eleven oh five"); "one" last among the numbers, since it can stand for "a".
 const WORD_RULES: &[WordRule] = &[
     Lexer::holiday,
+    Lexer::minutes_past,
+    Lexer::half_hour,
+    Lexer::compact_clock,
     Lexer::quantity,
     Lexer::french_sept,
     Lexer::french_day_of_month,
@@ -479,6 +482,50 @@ impl Lexer {
     /// "sept" is seven in French and September in English.
     fn french_sept(&mut self, i: usize) -> Option<usize> {
         (self.language == Language::Fr && self.folded[i] == "sept").then(|| self.push(Tok::Num(7), 1))
+    }
+
+    /// "twenty minutes past three", "10 minutes to 5": a clock, minutes and all.
+    fn minutes_past(&mut self, i: usize) -> Option<usize> {
+        let (minutes, used) = number_at(&self.words, i).filter(|(n, _)| (1..60).contains(n))?;
+        if !matches!(self.folded.get(i + used).map(String::as_str), Some("minute" | "minutes" | "min" | "mins")) {
+            return None;
+        }
+        let before = match self.folded.get(i + used + 1).map(String::as_str) {
+            Some("past" | "after") => false,
+            Some("to" | "before" | "till" | "til") => true,
+            _ => return None,
+        };
+        let (hour, hour_used) = number_at(&self.words, i + used + 2).filter(|(h, _)| (1..=24).contains(h))?;
+        let clock = if before {
+            Tok::Clock(if hour == 1 { 12 } else { hour - 1 }, 60 - minutes)
+        } else {
+            Tok::Clock(hour, minutes)
+        };
+        Some(self.push(clock, used + 2 + hour_used))
+    }
+
+    /// "half three" is half past three (3:30), as many Canadians say it.
+    fn half_hour(&mut self, i: usize) -> Option<usize> {
+        if self.folded[i] != "half" {
+            return None;
+        }
+        let (hour, used) = number_at(&self.words, i + 1).filter(|(h, _)| (1..=12).contains(h))?;
+        if matches!(self.folded.get(i + 1 + used).map(String::as_str), Some("hour" | "hours")) {
+            return None;
+        }
+        Some(self.push(Tok::Clock(hour, 30), 1 + used))
+    }
+
+    /// "at 1030", "at 730": a clock written without its colon, after a time's preposition.
+    fn compact_clock(&mut self, i: usize) -> Option<usize> {
+        let after_preposition = i > 0 && matches!(self.folded[i - 1].as_str(), "at" | "around" | "by" | "a" | "vers");
+        let word = self.words[i].as_str();
+        if !after_preposition || !(3..=4).contains(&word.len()) || !word.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let value: u32 = word.parse().ok()?;
+        let (hour, minute) = (value / 100, value % 100);
+        ((1..=23).contains(&hour) && minute < 60).then(|| self.push(Tok::Clock(hour, minute), 1))
     }
 
     /// A number that counts something other than a time of day ("in one hour", "dans deux mois",

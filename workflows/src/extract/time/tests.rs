@@ -147,6 +147,18 @@ fn a_french_weekday_with_a_number_is_a_day_of_the_month() {
     assert_eq!(fr("jeudi 15 h").time, clock(15, 0, None));
 }
 
+/// Minutes as callers say them: past or to an hour, "half three", a clock without its colon.
+#[test]
+fn minutes_as_callers_say_them() {
+    assert_eq!(p("20 minutes past 3 pm").time, clock(3, 20, PM));
+    assert_eq!(p("twenty minutes past three").time, clock(3, 20, None));
+    assert_eq!(p("ten minutes to five").time, clock(4, 50, None));
+    assert_eq!(p("half three").time, clock(3, 30, None));
+    assert_eq!(p("tomorrow at 1030").time, clock(10, 30, None));
+    assert_eq!(p("at 730 in the evening").time, clock(7, 30, PM));
+    assert_eq!(parse("half an hour", Language::En, true), None);
+}
+
 fn fr(s: &str) -> TimeRequest {
     parse(s, Language::Fr, false).unwrap_or_else(|| panic!("no time in {s:?}"))
 }

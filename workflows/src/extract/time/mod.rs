@@ -8,8 +8,8 @@
 //! Words are first turned into language-neutral tokens (numbers, weekdays, months, keywords), so
 //! that a second language adds a lexicon rather than a second parser. The steps, one file each:
 //!
-//! - `lexicon`: the words of both languages, idioms rewritten, and `lex`, which turns an utterance
-//!   into tokens;
+//! - `phrases`: idioms rewritten before the words are read;
+//! - `lexicon`: the words of both languages, and `lex`, which turns an utterance into tokens;
 //! - `parser`: the token cursor the rules read through, each token used at most once;
 //! - `date` and `clock`: the rules for a day and for a time of day, each a small function, tried
 //!   in a documented order until one reads something.
@@ -18,6 +18,7 @@ mod clock;
 mod date;
 mod lexicon;
 mod parser;
+mod phrases;
 
 use chrono::Weekday;
 use serde::{Deserialize, Serialize};

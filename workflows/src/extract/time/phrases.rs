@@ -1,0 +1,132 @@
+//! Idioms rewritten before the words are read: phrases whose words mean something else on their
+//! own ("après" + "midi"), holidays by name, and "three weeks from now" as "in three weeks".
+
+use crate::text::{fold_accents, split_hyphens, words};
+
+/// Phrases rewritten before lexing, longest first: idioms whose words mean something else on
+/// their own ("après" + "midi"), and holidays by name. Matched on accent-folded words.
+const PHRASES: &[(&str, &str)] = &[
+    // French.
+    ("en fin de journee", "lateafternoon"),
+    ("fin de journee", "lateafternoon"),
+    ("en fin d apres midi", "lateafternoon"),
+    ("fin d apres midi", "lateafternoon"),
+    ("en fin apres midi", "lateafternoon"),
+    ("en debut d apres midi", "earlyafternoon"),
+    ("debut d apres midi", "earlyafternoon"),
+    ("apres le diner", "earlyafternoon"),
+    ("apres diner", "earlyafternoon"),
+    ("apres le lunch", "earlyafternoon"),
+    ("apres le souper", "evening"),
+    ("cet apres midi", "today afternoon"),
+    ("apres midi", "afternoon"),
+    ("avant midi", "morning"),
+    ("apres demain", "aftertomorrow"),
+    ("a matin", "today morning"),
+    ("ce matin", "today morning"),
+    ("a soir", "tonight"),
+    ("ce soir", "tonight"),
+    ("qui vient", "coming"),
+    ("fin de semaine", "weekend"),
+    ("dans quinze jours", "in 14 days"),
+    ("dans huit jours", "in 7 days"),
+    ("moins le quart", "moins quart"),
+    ("jour de l an", "holiday:new_year"),
+    ("nouvel an", "holiday:new_year"),
+    ("jour de la famille", "holiday:family_day"),
+    ("vendredi saint", "holiday:good_friday"),
+    ("lundi de paques", "holiday:easter_monday"),
+    ("journee nationale des patriotes", "holiday:victoria_day"),
+    ("fete de la reine", "holiday:victoria_day"),
+    ("fete nationale", "holiday:saint_jean_baptiste"),
+    ("saint jean baptiste", "holiday:saint_jean_baptiste"),
+    ("la saint jean", "holiday:saint_jean_baptiste"),
+    ("fete du canada", "holiday:canada_day"),
+    ("fete du travail", "holiday:labour_day"),
+    ("action de graces", "holiday:thanksgiving"),
+    ("action de grace", "holiday:thanksgiving"),
+    ("jour du souvenir", "holiday:remembrance_day"),
+    ("lendemain de noel", "holiday:boxing_day"),
+    ("noel", "holiday:christmas"),
+    // English.
+    ("new year's day", "holiday:new_year"),
+    ("new years day", "holiday:new_year"),
+    ("new year's", "holiday:new_year"),
+    ("family day", "holiday:family_day"),
+    ("good friday", "holiday:good_friday"),
+    ("easter monday", "holiday:easter_monday"),
+    ("victoria day", "holiday:victoria_day"),
+    ("canada day", "holiday:canada_day"),
+    ("civic holiday", "holiday:civic_holiday"),
+    ("labour day", "holiday:labour_day"),
+    ("labor day", "holiday:labour_day"),
+    ("truth and reconciliation day", "holiday:truth_and_reconciliation"),
+    ("thanksgiving", "holiday:thanksgiving"),
+    ("remembrance day", "holiday:remembrance_day"),
+    ("christmas day", "holiday:christmas"),
+    ("christmas", "holiday:christmas"),
+    ("boxing day", "holiday:boxing_day"),
+    ("this morning", "today morning"),
+    ("this afternoon", "today afternoon"),
+    ("this evening", "today evening"),
+    ("after lunch", "earlyafternoon"),
+    ("early afternoon", "earlyafternoon"),
+    ("late afternoon", "lateafternoon"),
+    ("end of day", "lateafternoon"),
+    ("end of the day", "lateafternoon"),
+    ("the weekend", "weekend"),
+    ("in a couple of days", "in 2 days"),
+    ("in a couple days", "in 2 days"),
+    ("a week from today", "in 7 days"),
+    ("in a fortnight", "in 14 days"),
+    ("first thing", "morning"),
+    // What the recogniser writes for a number said after "at": "Monday at for thirty" is 4:30,
+    // "at to PM" is 2 PM, "at ate" is 8. (The phone extractor knows these words too.)
+    ("at for", "at four"),
+    ("at to", "at two"),
+    ("at too", "at two"),
+    ("at ate", "at eight"),
+];
+
+/// Splits hyphens and elisions (`l'après-midi` → `l`, `après`, `midi`), then rewrites
+/// [`PHRASES`], comparing accent-folded words.
+pub(super) fn rewrite(input: &str) -> Vec<String> {
+    let mut pieces: Vec<String> = Vec::new();
+    for word in split_hyphens(&words(input)) {
+        match ["l'", "d'", "qu'"].iter().find_map(|p| word.strip_prefix(p)) {
+            Some(rest) if !rest.is_empty() => {
+                pieces.push(word[..word.len() - rest.len() - 1].to_owned());
+                pieces.push(rest.to_owned());
+            }
+            _ => pieces.push(word),
+        }
+    }
+    let words = pieces;
+    let folded: Vec<String> = words.iter().map(|w| fold_accents(w)).collect();
+    let mut out = Vec::with_capacity(words.len());
+    let mut i = 0;
+    'outer: while i < words.len() {
+        for (phrase, replacement) in PHRASES {
+            let needle: Vec<&str> = phrase.split(' ').collect();
+            let fits = i + needle.len() <= words.len();
+            if fits && needle.iter().enumerate().all(|(k, n)| folded[i + k] == *n) {
+                out.extend(replacement.split(' ').map(str::to_owned));
+                i += needle.len();
+                continue 'outer;
+            }
+        }
+        // "three weeks from now", "two days from today": "in three weeks".
+        let later = |k: usize| folded.get(i + k).map(String::as_str);
+        if matches!(later(1), Some("week" | "weeks" | "day" | "days"))
+            && later(2) == Some("from")
+            && matches!(later(3), Some("now" | "today"))
+        {
+            out.extend(["in".to_owned(), words[i].clone(), words[i + 1].clone()]);
+            i += 4;
+            continue;
+        }
+        out.push(words[i].clone());
+        i += 1;
+    }
+    out
+}

@@ -7,6 +7,12 @@ use crate::text::{fold_accents, split_hyphens, words};
 /// their own ("après" + "midi"), and holidays by name. Matched on accent-folded words.
 const PHRASES: &[(&str, &str)] = &[
     // French.
+    ("a la fin de l apres midi", "lateafternoon"),
+    ("fin de l apres midi", "lateafternoon"),
+    ("en milieu de journee", "midi"),
+    ("milieu de journee", "midi"),
+    ("apres le travail", "evening"),
+    ("apres la job", "evening"),
     ("en fin de journee", "lateafternoon"),
     ("fin de journee", "lateafternoon"),
     ("en fin d apres midi", "lateafternoon"),
@@ -80,6 +86,10 @@ const PHRASES: &[(&str, &str)] = &[
     ("a week from today", "in 7 days"),
     ("in a fortnight", "in 14 days"),
     ("first thing", "morning"),
+    ("at lunch", "at noon"),
+    ("over lunch", "at noon"),
+    ("at lunchtime", "at noon"),
+    ("after work", "evening"),
     // What the recogniser writes for a number said after "at": "Monday at for thirty" is 4:30,
     // "at to PM" is 2 PM, "at ate" is 8. (The phone extractor knows these words too.)
     ("at for", "at four"),

@@ -77,6 +77,10 @@ pub fn resolve_date(spec: &DateSpec, today: NaiveDate) -> Option<NaiveDate> {
             days(if ahead == 0 { 7 } else { ahead })
         }
         DateSpec::Weekday { day, which: WeekdayWhich::NextWeek } => weekday_in_week_of(days(7)?, day),
+        DateSpec::Weekday { day, which: WeekdayWhich::WeeksAfterComing { weeks } } => {
+            let coming = resolve_date(&DateSpec::Weekday { day, which: WeekdayWhich::Coming }, today)?;
+            coming.checked_add_signed(Duration::weeks(i64::from(weeks)))
+        }
         DateSpec::NextWeek => weekday_in_week_of(days(7)?, Weekday::Mon),
         DateSpec::MonthDay { month, day } => {
             let this_year = NaiveDate::from_ymd_opt(today.year(), month, day);

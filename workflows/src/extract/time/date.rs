@@ -170,6 +170,10 @@ impl Parser {
             end += 1;
         } else if self.is_key(end, Key::Coming) {
             end += 1;
+        } else if self.is_key(end, Key::WeekLater) || self.is_key(end, Key::TwoWeeksLater) {
+            let weeks = if self.is_key(end, Key::WeekLater) { 1 } else { 2 };
+            which = WeekdayWhich::WeeksAfterComing { weeks };
+            end += 1;
         }
         let after = if self.is_key(end, Key::The) { end + 1 } else { end };
         let day_of_month = match self.get(after) {

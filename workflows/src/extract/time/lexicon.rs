@@ -40,6 +40,10 @@ pub(super) enum Key {
     Next,
     This,
     Coming,
+    /// "en huit" after a day: a week after it.
+    WeekLater,
+    /// "en quinze" after a day: two weeks after it.
+    TwoWeeksLater,
     In,
     A,
     The,
@@ -307,6 +311,7 @@ const WORD_RULES: &[WordRule] = &[
     Lexer::quantity,
     Lexer::french_sept,
     Lexer::french_day_of_month,
+    Lexer::french_weeks_later,
     Lexer::clock,
     Lexer::numeric_ordinal,
     Lexer::tens_and_ordinal,
@@ -439,6 +444,20 @@ impl Lexer {
             return None;
         }
         Some(self.push(Tok::Ordinal(n), used))
+    }
+
+    /// "lundi en huit", "mardi en quinze": the day a week (two weeks) after the coming one.
+    fn french_weeks_later(&mut self, i: usize) -> Option<usize> {
+        if self.language != Language::Fr || self.folded[i] != "en" || !matches!(self.toks.last(), Some(Tok::Weekday(_)))
+        {
+            return None;
+        }
+        let key = match self.folded.get(i + 1).map(String::as_str) {
+            Some("huit") => Key::WeekLater,
+            Some("quinze") => Key::TwoWeeksLater,
+            _ => return None,
+        };
+        Some(self.push(Tok::Key(key), 2))
     }
 
     /// `2:30`.

@@ -79,6 +79,11 @@ pub enum DateSpec {
 pub enum WeekdayWhich {
     Coming,
     NextWeek,
+    /// The Quebec "lundi en huit" (one week) and "mardi en quinze" (two): that many weeks after
+    /// the coming one.
+    WeeksAfterComing {
+        weeks: u32,
+    },
 }
 
 /// A time of day: a clock time ("half past two"), or a part of the day ("in the morning").

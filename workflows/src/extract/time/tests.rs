@@ -246,3 +246,23 @@ fn english_idioms() {
     assert_eq!(p("first thing Monday").time, Some(TimeSpec::Part { part: DayPart::Morning }));
     assert_eq!(p("in a couple of days").date, Some(DateSpec::InDays { days: 2 }));
 }
+
+/// Quebec French: "lundi en huit" is a week after the coming Monday, "mardi en quinze" two weeks
+/// after the coming Tuesday; the number is no hour. Small idioms of the hour too.
+#[test]
+fn quebec_weeks_and_hours() {
+    assert_eq!(
+        fr("lundi en huit à 10 h"),
+        TimeRequest {
+            date: Some(DateSpec::Weekday { day: Mon, which: WeekdayWhich::WeeksAfterComing { weeks: 1 } }),
+            time: clock(10, 0, None)
+        }
+    );
+    assert_eq!(
+        fr("mardi en quinze").date,
+        Some(DateSpec::Weekday { day: Tue, which: WeekdayWhich::WeeksAfterComing { weeks: 2 } })
+    );
+    assert_eq!(fr("mardi en quinze").time, None);
+    assert_eq!(fr("onze heures trois quarts").time, clock(11, 45, None));
+    assert_eq!(fr("à 3 h du mat").time, clock(3, 0, AM));
+}

@@ -643,3 +643,42 @@ fn a_number_with_oh_at_the_phone_prompt_keeps_the_time() {
     assert!(said.contains("Thursday, November 26 at 2 PM"), "{said}");
     assert!(!said.contains("5:01"), "{said}");
 }
+
+/// At "Shall I cancel…?", the caller restating the request is a yes ("cancel it", "yes, cancel
+/// it", "I need to cancel my appointment", "oui, annulez-le"); a refusal keeps it ("don't cancel
+/// it", "no", "non, gardez-le").
+#[test]
+fn a_restated_cancel_is_a_yes_and_a_refusal_keeps_it() {
+    let ready = |language: &str| {
+        let (mut call, _) = Call::new(None);
+        if language == "fr" {
+            call.session.language = Language::Fr;
+        }
+        call.say(if language == "fr" { "je veux annuler mon rendez-vous" } else { "I want to cancel my appointment" });
+        call.say("four one six five five five zero one two three");
+        let one = vec![existing("2026-12-03T19:00:00Z", "Marie Tremblay")];
+        call.event(Event::Found(one.clone()));
+        assert_eq!(call.session.stage, Stage::ConfirmCancel, "{language}");
+        (call, one[0].id)
+    };
+    for said in ["cancel it", "yes, cancel it", "I need to cancel my appointment", "yeah go ahead and cancel"] {
+        let (mut call, id) = ready("en");
+        let r = call.say(said);
+        assert_eq!(
+            r.effect,
+            Some(Effect::Cancel { idempotency_key: format!("cancel:{SID}#1"), appointment_id: id }),
+            "{said}"
+        );
+    }
+    for said in ["don't cancel it", "no", "please do not cancel", "no, keep it"] {
+        let (mut call, _) = ready("en");
+        let r = call.say(said);
+        assert_eq!(r.effect, None, "{said}");
+        assert_ne!(call.session.stage, Stage::ConfirmCancel, "{said}: asked again instead of keeping it");
+    }
+    let (mut call, id) = ready("fr");
+    let r = call.say("oui, annulez-le");
+    assert_eq!(r.effect, Some(Effect::Cancel { idempotency_key: format!("cancel:{SID}#1"), appointment_id: id }));
+    let (mut call, _) = ready("fr");
+    assert_eq!(call.say("non, gardez-le").effect, None);
+}

@@ -3,7 +3,7 @@
 
 use super::Turn;
 use crate::dialogue::{Effect, Existing, Expect, Field, Next, Reply, Stage, Task};
-use crate::extract::{self, Answer};
+use crate::extract::{self, Answer, Intent};
 use crate::jobs::keys;
 use crate::schedule::Slot;
 
@@ -101,7 +101,12 @@ impl Turn<'_, '_> {
     }
 
     pub(super) fn confirm_cancel_answer(mut self, speech: &str, digits: &str) -> Reply {
-        match extract::answer(speech, digits) {
+        // "Cancel it", "I need to cancel my appointment": at this question the request restated is
+        // a yes (the yes/no reader hears "cancel" as a no, which it is at a booking's read-back),
+        // unless it is refused ("don't cancel it").
+        let restated = extract::intent(speech, digits) == Some(Intent::Cancel) && !refuses(speech);
+        let answer = if restated { Answer::Yes } else { extract::answer(speech, digits) };
+        match answer {
             Answer::Yes => {
                 let Some(target) = self.target().cloned() else { return self.next_question() };
                 self.session.job_attempts += 1;
@@ -123,4 +128,12 @@ impl Turn<'_, '_> {
             Answer::Unclear => self.miss(),
         }
     }
+}
+
+/// Words that refuse what the sentence names ("don't cancel it", "n'annulez pas", "keep it").
+fn refuses(speech: &str) -> bool {
+    const REFUSING: &[&str] =
+        &["don't", "dont", "do not", "not", "never", "no", "non", "pas", "jamais", "keep", "garde", "gardez", "garder"];
+    let words = crate::text::words(speech);
+    REFUSING.iter().any(|r| if r.contains(' ') { words.join(" ").contains(r) } else { words.iter().any(|w| w == r) })
 }

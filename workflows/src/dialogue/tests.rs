@@ -682,3 +682,17 @@ fn a_restated_cancel_is_a_yes_and_a_refusal_keeps_it() {
     let (mut call, _) = ready("fr");
     assert_eq!(call.say("non, gardez-le").effect, None);
 }
+
+/// At the name prompt, first names that are also words are names: "Will Young" is read back, not
+/// asked for three times ("will" is a verb elsewhere), and "Ben Martin" keeps its Ben (a Quebec
+/// filler elsewhere).
+#[test]
+fn names_that_are_also_words_are_taken_at_the_name_prompt() {
+    for (said, name) in [("Will Young", "Will Young"), ("Ben Martin", "Ben Martin"), ("Sue Friday", "Sue Friday")] {
+        let (mut call, _) = Call::new(Some("+14165550123"));
+        call.say("I'd like to book an appointment");
+        assert_eq!(call.session.stage, Stage::Asking { field: Field::Name }, "{said}");
+        call.say(said);
+        assert_eq!(call.session.draft.name.as_ref().map(PersonName::as_str), Some(name), "{said}");
+    }
+}

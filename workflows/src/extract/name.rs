@@ -80,6 +80,8 @@ const INTRODUCTIONS: &[&str] = &[
     "mon nom complet est",
     "mon nom est",
     "mon nom c'est",
+    "mon nom is",
+    "my name c'est",
     "moi c'est",
     "je suis",
     "c'est",
@@ -334,6 +336,7 @@ const FILLERS: &[&str] = &[
     "okay",
     "oh",
     "euh",
+    "là",
     "ben",
     "bon",
     "alors",
@@ -399,11 +402,18 @@ pub fn introduced_name(speech: &str) -> Option<PersonName> {
 /// A name given as the whole answer to "may I have your name?".
 pub fn answered_name(speech: &str) -> Option<PersonName> {
     if let Some(name) = introduced_name(speech) {
-        return Some(name);
+        return Some(without_tags(name));
     }
     let words = words(speech);
-    let start = words.iter().take_while(|w| FILLERS.contains(&w.as_str())).count();
-    let rest = &words[start..];
+    let start = words
+        .iter()
+        .enumerate()
+        .take_while(|(i, w)| FILLERS.contains(&w.as_str()) && !starts_a_name(&words, *i))
+        .count();
+    let rest = without_trailing_tags(&words[start..]);
+    if let Some(name) = name_as_answered(rest) {
+        return Some(name);
+    }
     if rest.is_empty() || rest.len() > MAX_NAME_WORDS + 1 {
         return None;
     }
@@ -417,6 +427,150 @@ pub fn answered_name(speech: &str) -> Option<PersonName> {
         return None;
     }
     name_run(rest)
+}
+
+/// Tags said after a name ("Mike Thompson, eh", "Marie Tremblay, merci"): not part of it.
+const TAGS: &[&str] = &["eh", "hein", "please", "thanks", "merci", "là"];
+
+/// Given names that are also words Bella otherwise skips ("ben" is a Quebec filler, "will" a
+/// verb): at the name prompt, followed by another name word, they start the name ("Ben Martin",
+/// "Will Young").
+const NAMES_THAT_ARE_WORDS: &[&str] = &["ben", "will", "bill", "mark", "may", "june", "april", "grace", "sue"];
+
+/// Words that make an answer a sentence rather than a name, wherever they stand.
+const SENTENCE_WORDS: &[&str] = &[
+    "i",
+    "i'd",
+    "i'm",
+    "i'll",
+    "i've",
+    "id",
+    "im",
+    "you",
+    "we",
+    "would",
+    "want",
+    "wanted",
+    "need",
+    "needs",
+    "like",
+    "to",
+    "for",
+    "at",
+    "on",
+    "in",
+    "from",
+    "calling",
+    "looking",
+    "trying",
+    "please",
+    "with",
+    "booking",
+    "book",
+    "appointment",
+    "cancel",
+    "reschedule",
+    "my",
+    "phone",
+    "number",
+    "is",
+    "are",
+    "can",
+    "could",
+    "will",
+    "what",
+    "when",
+    "how",
+    "je",
+    "j'aimerais",
+    "voudrais",
+    "veux",
+    "pour",
+    "mon",
+    "numéro",
+    "rendez-vous",
+    "heure",
+    "heures",
+    "est",
+    "suis",
+    "and",
+    "et",
+    "or",
+    "ou",
+    "but",
+    "mais",
+    "not",
+    "no",
+    "non",
+    "pas",
+];
+
+/// Whether the word at `i` starts a name rather than filling ("Ben Martin" at the name prompt).
+fn starts_a_name(words: &[String], i: usize) -> bool {
+    NAMES_THAT_ARE_WORDS.contains(&words[i].as_str())
+        && words.get(i + 1).is_some_and(|next| {
+            is_name_word(next) && !SENTENCE_WORDS.contains(&next.as_str()) && !FILLERS.contains(&next.as_str())
+        })
+}
+
+/// `words` without the tags said after a name.
+fn without_trailing_tags(words: &[String]) -> &[String] {
+    let tags = words.iter().rev().take_while(|w| TAGS.contains(&w.as_str())).count();
+    &words[..words.len() - tags]
+}
+
+/// A name introduced with a tag after it ("it's Mike Thompson eh"): the tag dropped.
+fn without_tags(name: PersonName) -> PersonName {
+    let words: Vec<String> = name.as_str().split(' ').map(str::to_lowercase).collect();
+    let kept = without_trailing_tags(&words);
+    if kept.len() == words.len() || kept.is_empty() {
+        return name;
+    }
+    PersonName::from_words(&kept.iter().collect::<Vec<_>>()).unwrap_or(name)
+}
+
+/// The whole answer to "May I have your name?" as the name, when it is two to four name words
+/// and nothing makes it a sentence: weekday, month or time words after the first are then part
+/// of the name ("Sue Friday", "Eve Morning", "Nguyen Van An"); the read-back confirms it.
+fn name_as_answered(words: &[String]) -> Option<PersonName> {
+    let words = strip_titles(words);
+    if !(2..=MAX_NAME_WORDS).contains(&words.len()) || !words.iter().all(|w| is_name_word(w)) {
+        return None;
+    }
+    let first = words[0].as_str();
+    let first_is_a_name = NAMES_THAT_ARE_WORDS.contains(&first)
+        || !(STOP_WORDS.contains(&first) || NOT_NAMES.contains(&first) || FILLERS.contains(&first));
+    let rest_fits = words[1..]
+        .iter()
+        .all(|w| !SENTENCE_WORDS.contains(&w.as_str()) && !NOT_NAMES.contains(&w.as_str()) || is_time_word(w));
+    if !first_is_a_name || !rest_fits || TIME_WORDS.contains(&first) {
+        return None;
+    }
+    PersonName::from_words(&words.iter().collect::<Vec<_>>())
+}
+
+/// Weekday, time and article words that are also surnames or name parts after a given name.
+const TIME_WORDS: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "morning",
+    "day",
+    "noon",
+    "today",
+    "tomorrow",
+    "an",
+    "van",
+    "la",
+    "le",
+];
+
+fn is_time_word(word: &str) -> bool {
+    TIME_WORDS.contains(&word)
 }
 
 /// `words` without leading titles ("Dr.", "Madame").

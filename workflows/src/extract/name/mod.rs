@@ -8,13 +8,13 @@
 mod words;
 
 use std::fmt;
-use words::{
-    AFTER_NAME, FILLERS, INTRODUCTIONS, NAMES_THAT_ARE_WORDS, NOT_NAMES, SENTENCE_WORDS, STOP_WORDS, TAGS, TIME_WORDS,
-    TITLES,
-};
 
 use serde::{Deserialize, Serialize};
 
+use self::words::{
+    AFTER_NAME, FILLERS, INTRODUCTIONS, NAMES_THAT_ARE_WORDS, NOT_NAMES, SENTENCE_WORDS, STOP_WORDS, TAGS, TIME_WORDS,
+    TITLES,
+};
 use super::numbers::number_at;
 use crate::text::{find_phrase, fold_accents, words};
 

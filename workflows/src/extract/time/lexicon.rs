@@ -276,6 +276,40 @@ const QUANTITY_UNITS: &[&str] = &[
     "personnes",
     "piastre",
     "piastres",
+    "digit",
+    "digits",
+    "chiffre",
+    "chiffres",
+    "appointments",
+    "rendez-vous",
+    "rdv",
+];
+
+/// Words before a number that make it a label ("room 12", "extension 204", "le poste 204").
+const LABELS: &[&str] = &[
+    "room",
+    "suite",
+    "unit",
+    "apartment",
+    "apt",
+    "extension",
+    "ext",
+    "number",
+    "no",
+    "code",
+    "chambre",
+    "bureau",
+    "poste",
+    "numero",
+    "local",
+    "appartement",
+    "porte",
+];
+
+/// People whose number, right after them, is an age ("my daughter is 7", "mon fils a 5 ans").
+const PEOPLE: &[&str] = &[
+    "daughter", "son", "kid", "child", "baby", "wife", "husband", "mother", "father", "mom", "dad", "he", "she",
+    "he's", "she's", "fille", "fils", "enfant", "bebe", "femme", "mari", "mere", "pere",
 ];
 
 /// A holiday that [`rewrite`](super::phrases::rewrite) put in place of its name: `holiday:christmas`.
@@ -309,6 +343,8 @@ const WORD_RULES: &[WordRule] = &[
     Lexer::half_hour,
     Lexer::compact_clock,
     Lexer::quantity,
+    Lexer::labelled_number,
+    Lexer::code,
     Lexer::french_sept,
     Lexer::french_day_of_month,
     Lexer::french_weeks_later,
@@ -430,6 +466,35 @@ impl Lexer {
             self.toks.push(Tok::Other);
         }
         Some(used + 1)
+    }
+
+    /// A number labelled as something else ("room 12", "extension 204") or an age right after a
+    /// person ("my daughter is 7"): neither is read.
+    fn labelled_number(&mut self, i: usize) -> Option<usize> {
+        let (_, used) = number_at(&self.words, i)?;
+        let before = |k: usize| i.checked_sub(k).map(|j| self.folded[j].as_str());
+        let labelled = before(1).is_some_and(|w| LABELS.contains(&w));
+        let an_age = before(1).is_some_and(|w| PEOPLE.contains(&w))
+            || matches!(before(1), Some("is" | "a" | "est")) && before(2).is_some_and(|w| PEOPLE.contains(&w));
+        if !labelled && !an_age {
+            return None;
+        }
+        for _ in 0..used {
+            self.toks.push(Tok::Other);
+        }
+        Some(used)
+    }
+
+    /// A code that mixes letters and digits ("M5V 2T6", "H2X"): a postal code, never a time.
+    fn code(&mut self, i: usize) -> Option<usize> {
+        let word = self.folded[i].as_str();
+        let letters = word.chars().filter(char::is_ascii_alphabetic).count();
+        let digits = word.chars().filter(char::is_ascii_digit).count();
+        let a_clock_or_ordinal = numeric_ordinal(word).is_some()
+            || word.ends_with("am")
+            || word.ends_with("pm")
+            || word.contains('h') && word.chars().next().is_some_and(|c| c.is_ascii_digit());
+        (letters > 0 && digits > 0 && word.len() <= 4 && !a_clock_or_ordinal).then(|| self.push(Tok::Other, 1))
     }
 
     /// "jeudi 15" is Thursday the 15th in French (the time would be "jeudi à 15 h" or "jeudi 15

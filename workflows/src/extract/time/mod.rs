@@ -161,6 +161,11 @@ fn without_dictated_numbers(speech: &str) -> Cow<'_, str> {
     let mut dropped = false;
     let mut i = 0;
     while i < words.len() {
+        if postal_code_half(words[i]) {
+            dropped = true;
+            i += 1;
+            continue;
+        }
         if digits[i].is_none() {
             kept.push(words[i]);
             i += 1;
@@ -177,7 +182,7 @@ fn without_dictated_numbers(speech: &str) -> Cow<'_, str> {
             i += 1;
             continue;
         }
-        if digits[i..end].iter().flatten().sum::<usize>() >= DICTATED_DIGITS {
+        if total >= DICTATED_DIGITS || dictated_digit_words(&words[i..end]) {
             dropped = true;
         } else {
             kept.extend_from_slice(&words[i..end]);
@@ -185,6 +190,25 @@ fn without_dictated_numbers(speech: &str) -> Cow<'_, str> {
         i = end;
     }
     if dropped { Cow::Owned(kept.join(" ")) } else { Cow::Borrowed(speech) }
+}
+
+/// Three digit words or more in a row ("six four seven", "cinq cinq cinq") are digits being
+/// dictated, unless they are a clock with "oh" in the middle ("one oh five").
+fn dictated_digit_words(run: &[&str]) -> bool {
+    let words: Vec<String> =
+        run.iter().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()).collect();
+    let digit_words =
+        words.iter().filter(|w| digit_word(w).is_some() && !w.bytes().all(|b| b.is_ascii_digit())).count();
+    let a_clock = words.len() == 3 && matches!(words[1].as_str(), "oh" | "o" | "zero");
+    digit_words >= 3 && digit_words == words.len() && !a_clock
+}
+
+/// Half of a Canadian postal code ("M5V", "2T6"), which would otherwise lend its digits to a time.
+fn postal_code_half(word: &str) -> bool {
+    let bare: Vec<char> = word.trim_matches(|c: char| !c.is_alphanumeric()).chars().collect();
+    bare.len() == 3
+        && (bare[0].is_ascii_alphabetic() && bare[1].is_ascii_digit() && bare[2].is_ascii_alphabetic()
+            || bare[0].is_ascii_digit() && bare[1].is_ascii_alphabetic() && bare[2].is_ascii_digit())
 }
 
 /// The digits a word stands for in a dictated number: a digit group ("416", "555-0123") or a

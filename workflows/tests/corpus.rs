@@ -1,7 +1,8 @@
 //! The understanding corpus: `workflows/corpus/*.tsv`, hundreds of utterances in English and
 //! French with their expected readings, each run through the extractor the call uses.
 //!
-//! Prints the accuracy per kind and language. Fails when a case that is not marked as a known gap
+//! Prints the accuracy per kind and language, and the share of the time cases that hold no time
+//! but were read as one (invented times: worse than asking again). Fails when a case that is not marked as a known gap
 //! fails (a regression), or when any kind in either language falls below 98%. A known gap names
 //! its reason in the last column; one that starts passing is reported so the mark can go.
 
@@ -199,11 +200,19 @@ fn corpus() {
     let mut regressions = String::new();
     let mut healed = String::new();
     let mut total = 0;
+    // The time cases whose right reading is no time at all, and those read as a time anyway.
+    let (mut no_time, mut invented) = (0, 0);
     for (cases, run) in &suites {
         for case in cases {
             total += 1;
             let got = run(case);
             let ok = got == case.expect;
+            if case.kind == "time" && case.expect == "-" {
+                no_time += 1;
+                if got != "-" {
+                    invented += 1;
+                }
+            }
             let entry = tally.entry((case.kind, case.lang.code())).or_default();
             entry.1 += 1;
             if ok {
@@ -233,6 +242,10 @@ fn corpus() {
         }
     }
     println!("understanding corpus: {total} cases");
+    println!(
+        "  must not guess: {no_time} utterances that hold no time, {invented} read as a time ({:.1}% invented)",
+        if no_time == 0 { 0.0 } else { invented as f64 * 100.0 / no_time as f64 }
+    );
     let mut below = Vec::new();
     for ((kind, lang), (passed, cases, gaps)) in &tally {
         let accuracy = *passed as f64 / *cases as f64;

@@ -5,6 +5,8 @@
 
 use chrono::Weekday;
 
+mod counts;
+
 use super::phrases::rewrite;
 use crate::extract::numbers::{digit_word, number_at};
 use crate::holidays::HolidayName;
@@ -244,74 +246,6 @@ fn numeric_ordinal(word: &str) -> Option<u32> {
     digits.parse().ok().filter(|d| (1..=31).contains(d))
 }
 
-/// What a number may count without being a time of day or a date (see `Lexer::quantity`).
-const QUANTITY_UNITS: &[&str] = &[
-    "minute",
-    "minutes",
-    "min",
-    "mins",
-    "month",
-    "months",
-    "year",
-    "years",
-    "kid",
-    "kids",
-    "child",
-    "children",
-    "people",
-    "person",
-    "persons",
-    "dollar",
-    "dollars",
-    "bucks",
-    "percent",
-    "mois",
-    "an",
-    "ans",
-    "annee",
-    "annees",
-    "enfant",
-    "enfants",
-    "personne",
-    "personnes",
-    "piastre",
-    "piastres",
-    "digit",
-    "digits",
-    "chiffre",
-    "chiffres",
-    "appointments",
-    "rendez-vous",
-    "rdv",
-];
-
-/// Words before a number that make it a label ("room 12", "extension 204", "le poste 204").
-const LABELS: &[&str] = &[
-    "room",
-    "suite",
-    "unit",
-    "apartment",
-    "apt",
-    "extension",
-    "ext",
-    "number",
-    "no",
-    "code",
-    "chambre",
-    "bureau",
-    "poste",
-    "numero",
-    "local",
-    "appartement",
-    "porte",
-];
-
-/// People whose number, right after them, is an age ("my daughter is 7", "mon fils a 5 ans").
-const PEOPLE: &[&str] = &[
-    "daughter", "son", "kid", "child", "baby", "wife", "husband", "mother", "father", "mom", "dad", "he", "she",
-    "he's", "she's", "fille", "fils", "enfant", "bebe", "femme", "mari", "mere", "pere",
-];
-
 /// A holiday that [`rewrite`](super::phrases::rewrite) put in place of its name: `holiday:christmas`.
 fn holiday_token(word: &str) -> Option<HolidayName> {
     let name = word.strip_prefix("holiday:")?;
@@ -344,6 +278,7 @@ const WORD_RULES: &[WordRule] = &[
     Lexer::compact_clock,
     Lexer::quantity,
     Lexer::labelled_number,
+    Lexer::ranked,
     Lexer::code,
     Lexer::french_sept,
     Lexer::french_day_of_month,
@@ -440,61 +375,6 @@ impl Lexer {
         let value: u32 = word.parse().ok()?;
         let (hour, minute) = (value / 100, value % 100);
         ((1..=23).contains(&hour) && minute < 60).then(|| self.push(Tok::Clock(hour, minute), 1))
-    }
-
-    /// A number that counts something other than a time of day ("in one hour", "dans deux mois",
-    /// "I have 2 kids", "30 minutes"): neither the number nor its unit is read, so that it never
-    /// becomes a clock time. Weeks and days are dates ("in two weeks"), and a French "heure" is a
-    /// clock ("14 heures"): those are read as before.
-    fn quantity(&mut self, i: usize) -> Option<usize> {
-        let used = match self.folded[i].as_str() {
-            "a" | "an" | "one" | "un" | "une" => 1,
-            _ => number_at(&self.words, i)?.1,
-        };
-        let unit = self.folded.get(i + used)?;
-        let counted = QUANTITY_UNITS.contains(&unit.as_str())
-            || self.language == Language::En && matches!(unit.as_str(), "hour" | "hours");
-        // "twenty minutes past three" is a clock: the clock rules read it.
-        let of_a_clock = matches!(
-            self.folded.get(i + used + 1).map(String::as_str),
-            Some("past" | "after" | "to" | "before" | "till" | "til")
-        );
-        if !counted || of_a_clock {
-            return None;
-        }
-        for _ in 0..=used {
-            self.toks.push(Tok::Other);
-        }
-        Some(used + 1)
-    }
-
-    /// A number labelled as something else ("room 12", "extension 204") or an age right after a
-    /// person ("my daughter is 7"): neither is read.
-    fn labelled_number(&mut self, i: usize) -> Option<usize> {
-        let (_, used) = number_at(&self.words, i)?;
-        let before = |k: usize| i.checked_sub(k).map(|j| self.folded[j].as_str());
-        let labelled = before(1).is_some_and(|w| LABELS.contains(&w));
-        let an_age = before(1).is_some_and(|w| PEOPLE.contains(&w))
-            || matches!(before(1), Some("is" | "a" | "est")) && before(2).is_some_and(|w| PEOPLE.contains(&w));
-        if !labelled && !an_age {
-            return None;
-        }
-        for _ in 0..used {
-            self.toks.push(Tok::Other);
-        }
-        Some(used)
-    }
-
-    /// A code that mixes letters and digits ("M5V 2T6", "H2X"): a postal code, never a time.
-    fn code(&mut self, i: usize) -> Option<usize> {
-        let word = self.folded[i].as_str();
-        let letters = word.chars().filter(char::is_ascii_alphabetic).count();
-        let digits = word.chars().filter(char::is_ascii_digit).count();
-        let a_clock_or_ordinal = numeric_ordinal(word).is_some()
-            || word.ends_with("am")
-            || word.ends_with("pm")
-            || word.contains('h') && word.chars().next().is_some_and(|c| c.is_ascii_digit());
-        (letters > 0 && digits > 0 && word.len() <= 4 && !a_clock_or_ordinal).then(|| self.push(Tok::Other, 1))
     }
 
     /// "jeudi 15" is Thursday the 15th in French (the time would be "jeudi à 15 h" or "jeudi 15

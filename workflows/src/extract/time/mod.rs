@@ -9,7 +9,8 @@
 //! that a second language adds a lexicon rather than a second parser. The steps, one file each:
 //!
 //! - `phrases`: idioms rewritten before the words are read;
-//! - `lexicon`: the words of both languages, and `lex`, which turns an utterance into tokens;
+//! - `lexicon`: the words of both languages, and `lex`, which turns an utterance into tokens
+//!   (`lexicon/counts`: the numbers that are not times, read as nothing);
 //! - `parser`: the token cursor the rules read through, each token used at most once;
 //! - `date` and `clock`: the rules for a day and for a time of day, each a small function, tried
 //!   in a documented order until one reads something.
@@ -197,8 +198,8 @@ fn without_dictated_numbers(speech: &str) -> Cow<'_, str> {
 fn dictated_digit_words(run: &[&str]) -> bool {
     let words: Vec<String> =
         run.iter().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()).collect();
-    let digit_words =
-        words.iter().filter(|w| digit_word(w).is_some() && !w.bytes().all(|b| b.is_ascii_digit())).count();
+    let single = |w: &str| digit_word(w).is_some() || w.len() == 1 && w.bytes().all(|b| b.is_ascii_digit());
+    let digit_words = words.iter().filter(|w| single(w)).count();
     let a_clock = words.len() == 3 && matches!(words[1].as_str(), "oh" | "o" | "zero");
     digit_words >= 3 && digit_words == words.len() && !a_clock
 }

@@ -411,6 +411,13 @@ impl Prompts {
         )
     }
 
+    pub fn keypad_yes_no(self) -> String {
+        self.pick(
+            "Sorry, I'm having trouble hearing you. You can use the keypad: press 1 for yes, or 2 for no.",
+            "Désolée, je vous entends mal. Vous pouvez utiliser le clavier : appuyez sur 1 pour oui, ou 2 pour non.",
+        )
+    }
+
     pub fn goodbye_confused(self) -> String {
         self.pick(
             "I'm sorry, I'm having trouble understanding. Please call us back later. Goodbye.",

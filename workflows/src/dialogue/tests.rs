@@ -628,7 +628,10 @@ fn without_a_model_or_for_a_yes_no_nothing_is_repaired() {
     assert!(r.effect.is_none());
     let r = call.say("kitchen sink");
     assert!(r.effect.is_none());
-    assert_ne!(call.session.stage, Stage::ReadBack, "three misses end the read-back without a booking");
+    // Three misses book nothing and ask no model; the caller is offered the keypad, not hung up on
+    // (issue 15: a caller answering with every detail collected is never hung up on).
+    assert_ne!(r.next, Next::Hangup, "{}", text(&r));
+    assert!(text(&r).contains("press 1 for yes"), "{}", text(&r));
 }
 
 /// At the phone prompt, a number said with "oh" is the number: "five oh one" in it is not 5:01 PM,
@@ -695,4 +698,23 @@ fn names_that_are_also_words_are_taken_at_the_name_prompt() {
         call.say(said);
         assert_eq!(call.session.draft.name.as_ref().map(PersonName::as_str), Some(name), "{said}");
     }
+}
+
+/// Every detail collected, a caller whose answers to "Shall I book it?" are not understood is not
+/// hung up on (the business has no one to transfer to): the keypad is offered, and 1 books.
+#[test]
+fn unclear_answers_at_the_read_back_get_the_keypad_not_a_goodbye() {
+    let (mut call, _) = Call::new(Some("+14165550123"));
+    call.say("this is Marie Tremblay, tomorrow at 2 pm");
+    let r = call.say("yes");
+    assert!(text(&r).contains("Shall I book it"), "{}", text(&r));
+    for said in ["hmm", "what was that", "the weather is nice", "banana"] {
+        let r = call.say(said);
+        assert_ne!(r.next, Next::Hangup, "{said}: {}", text(&r));
+        assert_eq!(call.session.stage, Stage::ReadBack, "{said}");
+    }
+    let r = call.say("pardon");
+    assert!(text(&r).contains("press 1 for yes"), "{}", text(&r));
+    let r = call.press("1");
+    assert!(matches!(r.effect, Some(Effect::Book(_))), "{:?}", r.effect);
 }

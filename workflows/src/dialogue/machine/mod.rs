@@ -211,21 +211,26 @@ impl Turn<'_, '_> {
 
     fn miss(mut self) -> Reply {
         self.session.misses += 1;
+        // A caller answering a yes-or-no question, every detail collected, is not hung up on: the
+        // keypad is offered and the question asked again (the call is still bounded by MAX_TURNS).
+        let yes_or_no = matches!(self.session.stage, Stage::ReadBack | Stage::ConfirmCancel);
         if self.session.misses >= MAX_MISSES {
-            return match self.ctx.business.transfer_number.clone() {
+            match self.ctx.business.transfer_number.clone() {
                 Some(to) => {
                     self.session.stage = Stage::Ended;
                     let line = self.p().transfer_after_trouble();
                     self.say.push(line);
-                    self.reply(Next::Transfer { to })
+                    return self.reply(Next::Transfer { to });
                 }
+                None if yes_or_no => {}
                 None => {
                     let line = self.p().goodbye_confused();
-                    self.end(line)
+                    return self.end(line);
                 }
-            };
+            }
         }
-        let line = self.p().not_understood();
+        let line =
+            if yes_or_no && self.session.misses >= 2 { self.p().keypad_yes_no() } else { self.p().not_understood() };
         self.say.push(line);
         if matches!(self.session.stage, Stage::Asking { field: Field::Time }) {
             let example = self.p().ask_time_example();

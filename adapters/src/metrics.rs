@@ -28,6 +28,7 @@ pub const JOB_SECONDS: &str = "bella_job_duration_seconds";
 pub const JOB_PICKUP_SECONDS: &str = "bella_job_pickup_seconds";
 pub const JOBS_IN_FLIGHT: &str = "bella_jobs_in_flight";
 pub const REPAIRS: &str = "bella_repairs_total";
+pub const SLOT_HOLDS: &str = "bella_slot_holds_total";
 pub const REPAIR_SECONDS: &str = "bella_repair_model_seconds";
 pub const SMS: &str = "bella_sms_total";
 pub const OUTBOX_PUBLISHED: &str = "bella_outbox_published_total";
@@ -110,6 +111,10 @@ fn describe() {
     );
     describe_gauge!(JOBS_IN_FLIGHT, "Jobs this process is running now, by kind.");
     describe_counter!(REPAIRS, "LLM repairs, by result (asked, not_published, answered, unanswered, late).");
+    describe_counter!(
+        SLOT_HOLDS,
+        "Times held for a caller about to book, by result (held, lost to another caller, error, released)."
+    );
     describe_histogram!(REPAIR_SECONDS, Unit::Seconds, "Time the language model took to answer a repair.");
     describe_counter!(
         SMS,

@@ -33,6 +33,11 @@ impl Namespace {
         format!("{}:reply:{{{call}}}:{turn}", self.0)
     }
 
+    /// The times callers hold at a business (a sorted set; see `redis::Holds`).
+    pub fn holds_key(&self, business: workflows::BusinessId) -> String {
+        format!("{}:holds:{business}", self.0)
+    }
+
     /// A job's result, written by the worker once its effect has committed.
     pub fn result_key(&self, idempotency_key: &str) -> String {
         format!("{}:result:{idempotency_key}", self.0)

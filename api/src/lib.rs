@@ -7,6 +7,7 @@
 pub mod businesses;
 pub mod console;
 pub mod error;
+mod holding;
 pub mod openapi;
 pub mod routes;
 pub mod server;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adapters::amqp::Publisher;
-use adapters::redis::{ResultBoard, ResultListener, SessionStore};
+use adapters::redis::{Holds, ResultBoard, ResultListener, SessionStore};
 use adapters::{Config, Services};
 use anyhow::Context as _;
 use axum::Router;
@@ -38,6 +39,8 @@ pub struct App {
     pub config: Config,
     pub pool: PgPool,
     pub sessions: SessionStore,
+    /// Times held for callers about to book them.
+    pub holds: Holds,
     pub results: ResultListener,
     pub publisher: Publisher,
     pub businesses: Arc<BusinessDirectory>,
@@ -77,6 +80,7 @@ impl Application {
     pub async fn build(config: Config, services: &Services) -> anyhow::Result<Self> {
         let names = config.namespace.clone();
         let sessions = SessionStore::new(services.redis.clone(), names.clone(), SessionStore::DEFAULT_TTL);
+        let holds = Holds::new(services.redis.clone(), names.clone());
         let board = ResultBoard::new(services.redis.clone(), names.clone());
         let results = ResultListener::start(&config.redis_url, board).await?;
         let pending = adapters::redis::Pending::new(services.redis.clone(), names.clone());
@@ -92,6 +96,7 @@ impl Application {
             config,
             pool: services.pool.clone(),
             sessions,
+            holds,
             results,
             publisher,
             businesses,

@@ -27,6 +27,7 @@ use workflows::schedule::Slot;
 use workflows::{CallSid, E164};
 
 use crate::AppState;
+use crate::holding::{self, Held};
 use crate::twilio::{TwilioParams, twiml};
 
 /// Which webhook is being answered.
@@ -55,6 +56,9 @@ const PUBLISH_TIMEOUT: Duration = Duration::from_secs(2);
 const REPAIR_PUBLISH_TIMEOUT: Duration = Duration::from_millis(500);
 /// The longest a redirect waits for a repair, whatever the session says.
 const MAX_REPAIR_WAIT: Duration = Duration::from_secs(6);
+/// Decisions a turn may take when the time it chose is held by another call each time; after the
+/// last, the turn goes on without a hold (PostgreSQL still decides the booking).
+const HOLD_ROUNDS: usize = 8;
 /// How far ahead availability is loaded for a turn.
 const CALENDAR_DAYS: i64 = 62;
 /// Saves retried after a conflicting concurrent request before giving up.
@@ -129,10 +133,31 @@ struct Decide<'a> {
     business: &'a Business,
     now: DateTime<Utc>,
     webhook: Webhook,
+    /// The booked times, once a turn consulted the calendar.
+    booked: Option<Vec<Slot>>,
+    /// The booked times and those other callers hold: what the machine sees as busy.
     busy: Option<Vec<Slot>>,
 }
 
 impl Decide<'_> {
+    /// Decides, then holds the time the caller is about to book (see [`holding`]); when another
+    /// call took it a moment before, decides again against a fresh calendar, which shows it held
+    /// (a burst of callers asking for one time settles in a few rounds).
+    async fn decide(&mut self, session: &mut Session, event: Event<'_>) -> anyhow::Result<Reply> {
+        let before = session.clone();
+        let profile = &self.business.profile;
+        let mut reply = self.handle(session, event.clone()).await?;
+        for _ in 1..HOLD_ROUNDS {
+            if holding::hold(self.state, profile, session, self.booked.as_deref(), self.now).await == Held::Kept {
+                break;
+            }
+            session.clone_from(&before);
+            (self.booked, self.busy) = (None, None);
+            reply = self.handle(session, event.clone()).await?;
+        }
+        Ok(reply)
+    }
+
     async fn handle(&mut self, session: &mut Session, event: Event<'_>) -> anyhow::Result<Reply> {
         let repair = self.state.config.openai_api_key.is_some();
         let profile = &self.business.profile;
@@ -151,7 +176,17 @@ impl Decide<'_> {
             }
             let started = Instant::now();
             let until = self.now + chrono::Duration::days(CALENDAR_DAYS);
-            self.busy = Some(appointments::busy(&self.state.pool, profile.id, self.now, until).await?);
+            let (booked, held) = tokio::join!(
+                appointments::busy(&self.state.pool, profile.id, self.now, until),
+                self.state.holds.others(profile.id, &session.call_sid, self.now)
+            );
+            let booked = booked?;
+            let held = held.unwrap_or_else(|error| {
+                tracing::warn!(call.sid = %session.call_sid, %error, "could not read the times other callers hold");
+                Vec::new()
+            });
+            self.busy = Some([booked.as_slice(), held.as_slice()].concat());
+            self.booked = Some(booked);
             metrics::histogram!(TURN_SECONDS, "webhook" => self.webhook.name(), "step" => "calendar")
                 .record(started.elapsed());
         }
@@ -213,16 +248,18 @@ async fn attempt(
     let business = state.businesses.by_id(session.business_id).await?;
     tracing::Span::current().record("business", tracing::field::display(business.profile.id));
     tracing::Span::current().record("turn", session.turn);
-    let mut decide = Decide { state, business: &business, now, webhook, busy: None };
+    let mut decide = Decide { state, business: &business, now, webhook, booked: None, busy: None };
     let reply = match arrival(state, call, &session, webhook, params, now).await {
-        Arrival::Event(event) => decide.handle(&mut session, event).await?,
+        Arrival::Event(event) => decide.decide(&mut session, event).await?,
         Arrival::RepeatLast(last) => {
             let twiml = state.sessions.reply(call, last).await?;
             return Ok(twiml.map(|twiml| Answer { twiml, replayed: true }));
         }
     };
     laps.lap("decide");
+    let decided = holding::wanted(&session);
     let reply = perform(&mut decide, &mut session, reply, call, &mut laps).await?;
+    holding::settle(state, &business.profile, decided, &session, now).await;
     save(state, version, session, &reply, params, laps).await
 }
 

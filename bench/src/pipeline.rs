@@ -199,6 +199,7 @@ fn booking(n: usize, business: BusinessId, start: DateTime<Utc>) -> anyhow::Resu
         attempt: 1,
         business_id: business,
         name: PersonName::parse("Ann Lee").context("name")?,
+        name_to_check: false,
         phone: E164::parse(&format!("+1416555{:04}", 100 + n % 100))?,
         starts_at,
         ends_at: starts_at + chrono::Duration::minutes(10),

@@ -62,7 +62,8 @@ pub async fn appointment(pool: &PgPool, id_or_reference: &str) -> Result<Appoint
     let (id, call_sid, ..) = find(pool, id_or_reference).await?;
     let appointment: Value = sqlx::query_scalar(
         "select json_build_object('id', a.appointment_id, 'reference', a.reference, 'call_sid', a.call_sid,
-                'business', b.name, 'business_id', a.business_id, 'name', a.name, 'phone', a.phone,
+                'business', b.name, 'business_id', a.business_id, 'name', a.name, 'name_to_check', a.name_to_check,
+                'phone', a.phone,
                 'starts_at', a.starts_at, 'ends_at', a.ends_at, 'time_zone', b.time_zone, 'status', a.status,
                 'language', a.language, 'created_at', a.created_at, 'updated_at', a.updated_at)
            from appointments a join businesses b using (business_id) where a.appointment_id = $1",

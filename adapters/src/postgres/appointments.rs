@@ -56,6 +56,8 @@ pub struct AppointmentView {
     pub business_name: String,
     pub time_zone: String,
     pub name: String,
+    /// The name is as Bella heard it: a person checks it.
+    pub name_to_check: bool,
     pub phone: String,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -66,7 +68,7 @@ pub struct AppointmentView {
 pub async fn list(pool: &PgPool, filter: &Filter) -> anyhow::Result<Vec<AppointmentView>> {
     sqlx::query_as(
         "select a.appointment_id, a.reference, a.call_sid, a.business_id, b.name as business_name,
-                b.time_zone, a.name, a.phone, a.starts_at, a.ends_at, a.status, a.language
+                b.time_zone, a.name, a.name_to_check, a.phone, a.starts_at, a.ends_at, a.status, a.language
            from appointments a
            join businesses b using (business_id)
           where ($1::text is null or a.call_sid = $1)
@@ -136,7 +138,9 @@ pub async fn history(
     now: DateTime<Utc>,
 ) -> anyhow::Result<CallerHistory> {
     let name: Option<String> = sqlx::query_scalar(
-        "select name from appointments where business_id = $1 and phone = $2 order by created_at desc limit 1",
+        "select name from appointments
+          where business_id = $1 and phone = $2 and not name_to_check
+          order by created_at desc limit 1",
     )
     .bind(business.as_uuid())
     .bind(phone.as_str())

@@ -108,14 +108,15 @@ pub async fn load_all(pool: &PgPool) -> anyhow::Result<Vec<Business>> {
 }
 
 /// Creates the default business when no business is the default yet: Mon-Fri 09:00-17:00,
-/// America/Toronto, 30-minute appointments, one resource. Safe to call on every start.
+/// America/Toronto, 30-minute appointments, one resource, English and French (English first):
+/// a newcomer's first calls reach it in either language. Safe to call on every start.
 pub async fn seed_default(pool: &PgPool) -> anyhow::Result<()> {
     let hm = |h| NaiveTime::from_hms_opt(h, 0, 0).unwrap_or(NaiveTime::MIN);
     let hours = WeeklyHours::weekdays(hm(9), hm(17));
     let mut tx = pool.begin().await?;
     let inserted = sqlx::query(
         "insert into businesses (business_id, name, time_zone, hours, appointment_minutes, languages, is_default)
-         select $1, 'Bella Demo Clinic', 'America/Toronto', $2, 30, '{en}', true
+         select $1, 'Bella Demo Clinic', 'America/Toronto', $2, 30, '{en,fr}', true
           where not exists (select 1 from businesses where is_default)
          on conflict do nothing",
     )

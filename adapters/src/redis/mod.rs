@@ -1,10 +1,12 @@
 //! Redis: call sessions (with the reply of every turn), and the board on which the worker posts
 //! job results for the turn that waits for them.
 
+mod holds;
 mod pending;
 mod results;
 mod sessions;
 
+pub use holds::Holds;
 pub use pending::Pending;
 pub use results::{ResultBoard, ResultListener};
 pub use sessions::{Saved, SessionStore, StoredSession};

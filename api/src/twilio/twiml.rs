@@ -70,6 +70,14 @@ fn say(out: &mut String, language: Language, lines: &[String]) {
     ));
 }
 
+/// The reply's aside in its own voice, then its lines in the reply's language.
+fn speak(out: &mut String, reply: &Reply) {
+    if let Some(aside) = &reply.aside {
+        say(out, aside.language, std::slice::from_ref(&aside.text));
+    }
+    say(out, reply.language, &reply.say);
+}
+
 fn hints(expect: Expect, language: Language) -> &'static str {
     match (expect, language) {
         (Expect::Time, Language::En) => {
@@ -117,20 +125,20 @@ pub fn render(reply: &Reply, turn: u32) -> String {
                 out.push_str(&format!(r#" hints="{}""#, escape(hints)));
             }
             out.push('>');
-            say(&mut out, language, &reply.say);
+            speak(&mut out, reply);
             out.push_str("</Gather>");
             out.push_str(&format!(r#"<Redirect method="POST">{}</Redirect>"#, escape(&action)));
         }
         Next::AwaitJob => {
-            say(&mut out, language, &reply.say);
+            speak(&mut out, reply);
             out.push_str(&format!(r#"<Redirect method="POST">{}</Redirect>"#, escape(&result_url(turn))));
         }
         Next::Transfer { to } => {
-            say(&mut out, language, &reply.say);
+            speak(&mut out, reply);
             out.push_str(&format!("<Dial>{}</Dial>", escape(to.as_str())));
         }
         Next::Hangup => {
-            say(&mut out, language, &reply.say);
+            speak(&mut out, reply);
             out.push_str("<Hangup/>");
         }
     }
@@ -163,7 +171,7 @@ mod tests {
     use super::*;
 
     fn reply(next: Next, say: &str) -> Reply {
-        Reply { say: vec![say.to_owned()], next, effect: None, language: Language::En }
+        Reply { say: vec![say.to_owned()], next, effect: None, language: Language::En, aside: None }
     }
 
     #[test]
@@ -181,6 +189,21 @@ mod tests {
         let xml = render(&reply(Next::Hangup, "Thanks for calling Smith & Sons <Hair>"), 1);
         assert!(xml.contains("Smith &amp; Sons &lt;Hair&gt;"));
         assert!(xml.ends_with("<Hangup/></Response>"));
+    }
+
+    #[test]
+    fn an_aside_is_spoken_first_in_its_own_voice() {
+        let aside = workflows::dialogue::Aside {
+            language: Language::Fr,
+            text: "Désolée, ce service est offert en anglais seulement.".into(),
+        };
+        let english =
+            Reply { aside: Some(aside), ..reply(Next::Listen { expect: Expect::Name }, "May I have your name?") };
+        let xml = render(&english, 2);
+        assert!(xml.contains(
+            r#"<Say voice="Polly.Gabrielle-Neural" language="fr-CA">Désolée, ce service est offert en anglais seulement.</Say><Say voice="Polly.Joanna-Neural" language="en-US">May I have your name?</Say></Gather>"#
+        ), "{xml}");
+        assert!(xml.contains(r#"language="en-CA""#), "the recogniser listens in the call's language: {xml}");
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub async fn run(pool: &PgPool, actor: &Actor, command: Command, output: Output)
                     let zone: chrono_tz::Tz = a.time_zone.parse().unwrap_or(chrono_tz::UTC);
                     serde_json::json!({
                         "id": a.appointment_id, "reference": a.reference, "business": a.business_name,
-                        "name": a.name, "phone": a.phone, "status": a.status, "call_sid": a.call_sid,
+                        "name": a.name, "name_to_check": a.name_to_check, "phone": a.phone, "status": a.status, "call_sid": a.call_sid,
                         "starts_at": a.starts_at.with_timezone(&zone).to_rfc3339(),
                     })
                 })
@@ -59,7 +59,7 @@ pub async fn run(pool: &PgPool, actor: &Actor, command: Command, output: Output)
                     vec![
                         a.reference.clone(),
                         a.starts_at.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z").to_string(),
-                        a.name.clone(),
+                        if a.name_to_check { format!("{} (check)", a.name) } else { a.name.clone() },
                         operations::mask_phone_numbers(&a.phone),
                         a.status.clone(),
                         a.business_name.clone(),

@@ -15,6 +15,7 @@ fn job(call: &str, attempt: u32, starts_in_days: i64) -> BookAppointment {
         attempt,
         business_id: BusinessId::from_uuid(adapters::postgres::businesses::DEFAULT_BUSINESS_ID.as_uuid()),
         name: workflows::extract::PersonName::parse("Ann Lee").unwrap(),
+        name_to_check: false,
         phone: E164::parse("+14165550123").unwrap(),
         starts_at,
         ends_at: starts_at + Duration::minutes(30),

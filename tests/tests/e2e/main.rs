@@ -6,6 +6,7 @@
 
 mod admin;
 mod browser;
+mod callers;
 mod calls;
 mod console;
 mod conversations;

@@ -128,8 +128,8 @@ async fn insert(
         let result = sqlx::query(
             "insert into appointments
                 (appointment_id, reference, business_id, resource_id, call_sid, booking_key, name, phone,
-                 starts_at, ends_at, status, language)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'booked', $11)",
+                 starts_at, ends_at, status, language, name_to_check)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'booked', $11, $12)",
         )
         .bind(Uuid::now_v7())
         .bind(reference.as_str())
@@ -142,6 +142,7 @@ async fn insert(
         .bind(job.starts_at)
         .bind(job.ends_at)
         .bind(job.language.code())
+        .bind(job.name_to_check)
         .execute(&mut *savepoint)
         .await;
         match result {

@@ -44,6 +44,9 @@ pub const MISSES_BEFORE_REPAIR: u8 = 2;
 pub const MISHEARD_KEPT: usize = 2;
 /// Times the caller may reject the name before Bella asks them to spell it.
 pub const NAME_REJECTIONS_BEFORE_SPELLING: u8 = 2;
+/// Answers to "May I have your name?" not understood before Bella asks for it spelled; a spelling
+/// not understood either is taken as heard, for a person to check (or the call is transferred).
+pub const NAME_MISSES_BEFORE_SPELLING: u8 = 2;
 
 /// An appointment the caller already has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +108,12 @@ pub struct Session {
     /// The latest answers the rules could not use, for an LLM repair.
     #[serde(default)]
     pub misheard: Vec<String>,
+    /// Whether the caller was told, in their language, that the line does not serve it.
+    #[serde(default)]
+    pub told_unserved_language: bool,
+    /// The latest answer at the name prompt that was not understood, as heard.
+    #[serde(default)]
+    pub name_heard: Option<PersonName>,
     pub started_at: DateTime<Utc>,
 }
 
@@ -140,6 +149,8 @@ impl Session {
             job_attempts: 0,
             job_waits: 0,
             misheard: Vec::new(),
+            name_heard: None,
+            told_unserved_language: false,
             started_at: now,
         }
     }
@@ -207,6 +218,10 @@ pub enum Field {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Draft {
     pub name: Option<PersonName>,
+    /// The name as Bella heard it, taken when it could not be understood even spelled: booked
+    /// marked for a person to check. `name`, once understood, wins.
+    #[serde(default)]
+    pub name_as_heard: Option<PersonName>,
     pub slot: Option<Slot>,
     /// A day given without a time ("Tuesday").
     pub day: Option<NaiveDate>,
@@ -284,6 +299,17 @@ pub struct Reply {
     pub effect: Option<Effect>,
     /// The language to speak and listen in (it may have just changed).
     pub language: Language,
+    /// A sentence in another language, spoken first in that language's voice: a French caller of
+    /// an English-only line is told so in French.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aside: Option<Aside>,
+}
+
+/// One sentence in a language other than the call's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Aside {
+    pub language: Language,
+    pub text: String,
 }
 
 /// What the call does after speaking.
@@ -350,6 +376,8 @@ pub struct BookingRequest {
     pub idempotency_key: String,
     pub attempt: u32,
     pub name: PersonName,
+    /// The name is as heard, not understood: a person checks it.
+    pub name_to_check: bool,
     pub phone: E164,
     pub slot: Slot,
     pub language: Language,

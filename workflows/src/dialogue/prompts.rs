@@ -65,6 +65,25 @@ impl Prompts {
         self.pick("Sure, let's continue in English.", "Bien sûr, continuons en français.")
     }
 
+    /// Said in the caller's language when the business does not serve it: the line serves
+    /// `served`, a person can be reached when `transfer`, and Bella carries on in `served`.
+    pub fn line_serves(self, served: Language, transfer: bool) -> String {
+        let person = match (self.0, transfer) {
+            (_, false) => "",
+            (Language::En, true) => " To speak with someone, press 0.",
+            (Language::Fr, true) => " Pour parler à quelqu'un, faites le 0.",
+        };
+        match (self.0, served) {
+            (Language::Fr, Language::En) => {
+                format!("Désolée, ce service est offert en anglais seulement.{person} Je continue en anglais.")
+            }
+            (Language::En, Language::Fr) => {
+                format!("Sorry, this line is served in French only.{person} I'll carry on in French.")
+            }
+            (_, _) => String::new(),
+        }
+    }
+
     pub fn hours(self, hours: &str, address: Option<&str>) -> String {
         let mut line = self.pick(format!("We're open {hours}."), format!("Nous sommes ouverts {hours}."));
         if let Some(address) = address {
@@ -262,6 +281,37 @@ impl Prompts {
         )
     }
 
+    /// The read-back when the name was taken as heard, for a person to check.
+    pub fn read_back_name_as_heard(self, at: DateTime<Tz>, phone: &E164) -> String {
+        let when = self.when(at);
+        let digits = speech::phone(phone);
+        self.pick(
+            format!("Let me confirm: an appointment on {when}, under your name as I heard it, which our team will check, and we'll text {digits}. Shall I book it?"),
+            format!("Je confirme : un rendez-vous {when}, à votre nom tel que je l'ai entendu, que notre équipe vérifiera, et nous texterons le {digits}. Est-ce que je le réserve?"),
+        )
+    }
+
+    /// The name recorded when nothing heard at the name prompt looked like one.
+    pub fn unknown_caller(self) -> String {
+        self.pick("caller", "client")
+    }
+
+    /// The name was not understood, twice: spelled, it may be.
+    pub fn ask_spelling_after_trouble(self) -> String {
+        self.pick(
+            "Sorry, I didn't catch your name. Could you spell it for me, letter by letter?",
+            "Désolée, je n'ai pas bien compris votre nom. Pourriez-vous me l'épeler, lettre par lettre?",
+        )
+    }
+
+    /// The spelling was not understood either: the name is kept as heard and the call goes on.
+    pub fn name_kept_as_heard(self) -> String {
+        self.pick(
+            "Thank you. I'll note your name as I heard it, and someone from our team will check it.",
+            "Merci. Je note votre nom tel que je l'ai entendu, et quelqu'un de notre équipe le vérifiera.",
+        )
+    }
+
     pub fn read_back_reprompt(self) -> String {
         self.pick(
             "Please say yes to book it, or no to change something. You can also press 1 for yes or 2 for no.",
@@ -346,14 +396,24 @@ impl Prompts {
         self.pick("Still confirming, just a moment.", "Je confirme toujours, un instant.")
     }
 
-    pub fn booked(self, name: &PersonName, at: DateTime<Tz>, reference: &AppointmentRef) -> String {
+    /// `name` is none when the name was taken as heard: Bella does not read back what it could
+    /// not understand.
+    pub fn booked(self, name: Option<&PersonName>, at: DateTime<Tz>, reference: &AppointmentRef) -> String {
         let when = self.when(at);
-        let first = name.first();
         let reference = reference.spelled();
-        self.pick(
-            format!("You're all set, {first}. Your appointment is booked for {when}. Your reference is {reference}. Thank you for calling, goodbye."),
-            format!("C'est réservé, {first}. Votre rendez-vous est {when}. Votre numéro de référence est {reference}. Merci d'avoir appelé, au revoir."),
-        )
+        match name {
+            Some(name) => {
+                let first = name.first();
+                self.pick(
+                    format!("You're all set, {first}. Your appointment is booked for {when}. Your reference is {reference}. Thank you for calling, goodbye."),
+                    format!("C'est réservé, {first}. Votre rendez-vous est {when}. Votre numéro de référence est {reference}. Merci d'avoir appelé, au revoir."),
+                )
+            }
+            None => self.pick(
+                format!("You're all set. Your appointment is booked for {when}. Your reference is {reference}. Thank you for calling, goodbye."),
+                format!("C'est réservé. Votre rendez-vous est {when}. Votre numéro de référence est {reference}. Merci d'avoir appelé, au revoir."),
+            ),
+        }
     }
 
     pub fn slot_taken(self, at: DateTime<Tz>) -> String {

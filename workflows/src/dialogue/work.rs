@@ -44,6 +44,7 @@ impl Effect {
                 attempt: request.attempt,
                 business_id,
                 name: request.name,
+                name_to_check: request.name_to_check,
                 phone: request.phone,
                 starts_at: request.slot.starts_at,
                 ends_at: request.slot.ends_at,
@@ -82,7 +83,7 @@ impl Reply {
     /// carried out. The call goes on as `follow` says.
     #[must_use]
     pub fn then(self, follow: Reply) -> Reply {
-        Reply { say: [self.say, follow.say].concat(), ..follow }
+        Reply { say: [self.say, follow.say].concat(), aside: self.aside.or(follow.aside), ..follow }
     }
 }
 

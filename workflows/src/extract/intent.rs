@@ -41,6 +41,10 @@ const HUMAN: &[&str] = &[
     "vraie personne",
     "real human",
     "live person",
+    "réception",
+    "reception",
+    "front desk",
+    "passez-moi quelqu'un",
 ];
 const GOODBYE: &[&str] = &[
     "goodbye",
@@ -85,6 +89,8 @@ const BOOK: &[&str] = &[
     "disponibilité",
     "disponibilite",
     "une place",
+    "set something up",
+    "set up an",
 ];
 const RESCHEDULE: &[&str] = &[
     "reschedule",
@@ -111,9 +117,29 @@ const RESCHEDULE: &[&str] = &[
     "reporter",
     "remettre",
     "devancer",
+    "avancer",
+    "décaler",
+    "decaler",
+    "décale",
+    "decale",
+    "bump my",
+    "bump it",
 ];
-const CANCEL: &[&str] =
-    &["cancel", "cancellation", "cancelling", "canceling", "annuler", "annule", "annulation", "canceller", "canceler"];
+const CANCEL: &[&str] = &[
+    "cancel",
+    "cancellation",
+    "cancelling",
+    "canceling",
+    "call off",
+    "annuler",
+    "annule",
+    "annulez",
+    "annulation",
+    "canceller",
+    "canceler",
+    "cancelle",
+    "cancelé",
+];
 const HOURS: &[&str] = &[
     "hours",
     "open",
@@ -147,12 +173,18 @@ pub fn intent(speech: &str, digits: &str) -> Option<Intent> {
         return Some(Intent::Human);
     }
     let words = words(speech);
+    // "l'annuler", "d'annuler": single words are also matched without their elided pronoun.
+    let bare: Vec<&str> = words
+        .iter()
+        .map(|w| ["l'", "d'", "m'", "j'", "s'"].iter().find_map(|p| w.strip_prefix(p)).unwrap_or(w))
+        .collect();
     let any = |list: &[&str]| {
         list.iter().any(|p| {
             if p.contains(' ') {
                 contains_phrase(&words, p)
             } else {
-                words.iter().any(|w| w == p || fold_accents(w) == fold_accents(p))
+                let p = fold_accents(p);
+                words.iter().zip(&bare).any(|(w, b)| fold_accents(w) == p || fold_accents(b) == p)
             }
         })
     };
@@ -188,5 +220,7 @@ mod tests {
         assert_eq!(intent("no thanks, goodbye", ""), Some(Intent::Goodbye));
         assert_eq!(intent("je voudrais prendre un rendez-vous", ""), Some(Intent::Book));
         assert_eq!(intent("Marie Tremblay", ""), None);
+        assert_eq!(intent("je pourrai pas y aller, j'aimerais l'annuler", ""), Some(Intent::Cancel));
+        assert_eq!(intent("can we bump my appointment to friday", ""), Some(Intent::Reschedule));
     }
 }

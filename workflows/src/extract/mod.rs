@@ -13,7 +13,7 @@ pub mod time;
 pub mod yesno;
 
 pub use intent::{Intent, intent};
-pub use name::{PersonName, answered_name, introduced_name};
+pub use name::{PersonName, answered_name, introduced_name, name_as_heard};
 pub use phone::{callback_number, spoken_digits};
 pub use time::TimeRequest;
 pub use yesno::{Answer, answer};

@@ -206,8 +206,8 @@ mod tests {
         let _ = callback_number(&hostile);
         let _ = spoken_digits(&hostile);
         // Quadratic, this took seconds; linear, a few milliseconds (a generous bound for debug
-        // builds on a busy machine).
-        assert!(started.elapsed() < std::time::Duration::from_secs(1), "took {:?}", started.elapsed());
+        // builds on a machine busy with other tests).
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "took {:?}", started.elapsed());
         // A real correction is still read.
         let corrected = "416 555 0101 no wait 416 555 0102 sorry I mean 416 555 0103";
         assert_eq!(callback_number(corrected).unwrap().as_str(), "+14165550103");

@@ -81,6 +81,29 @@ const YES_PHRASES: &[&str] = &[
     "ca me va",
     "ça va",
     "c'est parfait",
+    "go for it",
+    "works for me",
+    "me convient",
+];
+/// Refusals that a hedge word would otherwise make unclear ("no, wait") or that hold no
+/// negation word ("laissez faire", Quebec for "never mind").
+const REFUSAL_PHRASES: &[&str] = &[
+    "no wait",
+    "no hold on",
+    "non attendez",
+    "non attends",
+    "not really",
+    "pas vraiment",
+    "doesn't work",
+    "does not work",
+    "won't work",
+    "marche pas",
+    "laissez faire",
+    "laisse faire",
+    "laissez tomber",
+    "laisse tomber",
+    "forget it",
+    "never mind",
 ];
 const NO_WORDS: &[&str] = &[
     "no",
@@ -114,7 +137,9 @@ const HEDGE_PHRASES: &[&str] = &[
     "maybe",
     "perhaps",
     "i guess",
-    "not really",
+    "not really sure",
+    "pas vraiment sûr",
+    "pas vraiment sur",
     "kind of",
     "sort of",
     "je ne sais pas",
@@ -159,7 +184,11 @@ pub fn answer(speech: &str, digits: &str) -> Answer {
 
     // "no problem" and "pas de problème" are agreement despite their negation word.
     let agreeing_negation = has_phrase(&["no problem", "pas de problème", "pas de probleme"]);
-    if has_phrase(HEDGE_PHRASES) {
+    let unsure = has_phrase(HEDGE_PHRASES);
+    if has_phrase(REFUSAL_PHRASES) && !(unsure && has_word(&["sure", "sûr", "sur", "sûre"])) {
+        return Answer::No;
+    }
+    if unsure {
         return Answer::Unclear;
     }
     let negated = has_word(NO_WORDS) && !agreeing_negation;
@@ -214,5 +243,17 @@ mod tests {
         assert_eq!(answer("non", ""), No);
         assert_eq!(answer("non, ce n'est pas ça", ""), No);
         assert_eq!(answer("je ne sais pas", ""), Unclear);
+        assert_eq!(answer("laissez faire", ""), No);
+        assert_eq!(answer("ça me convient", ""), Yes);
+    }
+
+    #[test]
+    fn refusals_that_pause_are_no() {
+        assert_eq!(answer("no wait", ""), No);
+        assert_eq!(answer("not really", ""), No);
+        assert_eq!(answer("not really sure", ""), Unclear);
+        assert_eq!(answer("that doesn't work", ""), No);
+        assert_eq!(answer("wait", ""), Unclear);
+        assert_eq!(answer("go for it", ""), Yes);
     }
 }

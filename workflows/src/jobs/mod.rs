@@ -356,6 +356,10 @@ pub struct BookAppointment {
     pub attempt: u32,
     pub business_id: BusinessId,
     pub name: PersonName,
+    /// The name is as Bella heard it, not understood even spelled: the appointment is marked for
+    /// a person to check it.
+    #[serde(default)]
+    pub name_to_check: bool,
     pub phone: E164,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -456,6 +460,7 @@ mod tests {
             attempt: 1,
             business_id: BusinessId::from_uuid(Uuid::nil()),
             name: PersonName::parse("Marie Tremblay").unwrap(),
+            name_to_check: false,
             phone: E164::parse("+14165550123").unwrap(),
             starts_at: DateTime::UNIX_EPOCH,
             ends_at: DateTime::UNIX_EPOCH,

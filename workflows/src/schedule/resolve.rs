@@ -35,7 +35,7 @@ pub fn interpret(
         Some(spec) => Some(resolve_date(spec, today)?),
         None => known_day,
     };
-    if request.date == Some(DateSpec::NextWeek) {
+    if matches!(request.date, Some(DateSpec::NextWeek | DateSpec::WeekOf { .. })) {
         let monday = date?;
         let (from, to) = match request.time {
             Some(TimeSpec::Part { part }) => part_range(part),
@@ -67,6 +67,10 @@ pub fn interpret(
 pub fn resolve_date(spec: &DateSpec, today: NaiveDate) -> Option<NaiveDate> {
     let days = |n: i64| today.checked_add_signed(Duration::days(n));
     match *spec {
+        DateSpec::WeekOf { ref day } => weekday_in_week_of(resolve_date(day, today)?, Weekday::Mon),
+        DateSpec::DayOfNextMonth { day } => {
+            today.with_day(1)?.checked_add_months(chrono::Months::new(1))?.with_day(day)
+        }
         DateSpec::Today => Some(today),
         DateSpec::Tomorrow => days(1),
         DateSpec::AfterTomorrow => days(2),

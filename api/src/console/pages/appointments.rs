@@ -62,7 +62,10 @@ pub(crate) async fn appointments(
             tbody { @for a in &rows {
                 tr {
                     td { (local(a.starts_at, &a.time_zone)) }
-                    td { (a.name) }
+                    td {
+                        (a.name)
+                        @if a.name_to_check { " " span.badge.warn title="Bella could not understand the name, even spelled: it is as heard" { "check the name" } }
+                    }
                     td { (mask_phone_numbers(&a.phone)) }
                     td { (a.business_name) }
                     td { span.badge.(a.status) { (a.status) } }

@@ -46,6 +46,8 @@ pub struct AppointmentJson {
     pub business: String,
     pub business_id: Uuid,
     pub name: String,
+    /// The name is as Bella heard it, not understood even spelled: a person checks it.
+    pub name_to_check: bool,
     pub phone: String,
     pub starts_at: String,
     pub ends_at: String,
@@ -129,6 +131,7 @@ pub async fn appointments(
                 business: row.business_name,
                 business_id: row.business_id,
                 name: row.name,
+                name_to_check: row.name_to_check,
                 phone: row.phone,
                 starts_at: local_rfc3339(row.starts_at, &row.time_zone),
                 ends_at: local_rfc3339(row.ends_at, &row.time_zone),

@@ -5,10 +5,10 @@
 use super::Turn;
 use super::slot::TimeOutcome;
 use crate::dialogue::{
-    Effect, Expect, Field, MAX_MISSES, MISHEARD_KEPT, MISSES_BEFORE_REPAIR, NAME_REJECTIONS_BEFORE_SPELLING, Next,
-    RepairRequest, Reply, SPOKEN_PHONE_ATTEMPTS, Stage, Task,
+    Effect, Expect, Field, MAX_MISSES, MISHEARD_KEPT, MISSES_BEFORE_REPAIR, NAME_MISSES_BEFORE_SPELLING,
+    NAME_REJECTIONS_BEFORE_SPELLING, Next, RepairRequest, Reply, SPOKEN_PHONE_ATTEMPTS, Stage, Task,
 };
-use crate::extract::{self, Answer, spelling};
+use crate::extract::{self, Answer, PersonName, spelling};
 use crate::ids::Language;
 use crate::jobs::keys;
 use crate::jobs::{REPAIR_DEADLINE, RepairField};
@@ -140,6 +140,11 @@ impl Turn<'_, '_> {
             let extra = self.session.misheard.len().saturating_sub(MISHEARD_KEPT);
             self.session.misheard.drain(..extra);
         }
+        if let Stage::Asking { field: Field::Name | Field::SpelledName } = self.session.stage
+            && let Some(heard) = extract::name_as_heard(speech)
+        {
+            self.session.name_heard = Some(heard);
+        }
         let repairable = match self.session.stage {
             Stage::Asking { field: field @ (Field::Name | Field::SpelledName) } => Some((field, RepairField::Name)),
             Stage::Asking { field: field @ Field::Time } => Some((field, RepairField::Time)),
@@ -189,6 +194,7 @@ impl Turn<'_, '_> {
                 self.session.misses = 0;
                 reply
             }
+            Some(TimeOutcome::Nothing) | None if field == Field::Name => self.name_missed(Field::Name),
             Some(TimeOutcome::Nothing) | None => {
                 let line = self.p().not_understood();
                 self.say.push(line);
@@ -201,11 +207,41 @@ impl Turn<'_, '_> {
         }
     }
 
+    /// A name not understood (the miss already counted): asked again, then asked spelled, then
+    /// taken as heard for a person to check, or the call transferred when the business has a
+    /// number for it. A caller answering is never hung up on at the name prompt.
+    pub(super) fn name_missed(mut self, field: Field) -> Reply {
+        if field == Field::Name && self.session.misses < NAME_MISSES_BEFORE_SPELLING {
+            let line = self.p().not_understood();
+            self.say.push(line);
+            return self.next_question();
+        }
+        if field == Field::Name {
+            self.session.stage = Stage::Asking { field: Field::SpelledName };
+            let line = self.p().ask_spelling_after_trouble();
+            self.say.push(line);
+            return self.listen(Expect::Spelling);
+        }
+        if let Some(to) = self.ctx.business.transfer_number.clone() {
+            self.session.stage = Stage::Ended;
+            let line = self.p().transfer_after_trouble();
+            self.say.push(line);
+            return self.reply(Next::Transfer { to });
+        }
+        let heard = self.session.name_heard.take().or_else(|| PersonName::from_words(&[self.p().unknown_caller()]));
+        self.session.draft.name_as_heard = heard;
+        self.session.misses = 0;
+        let line = self.p().name_kept_as_heard();
+        self.say.push(line);
+        self.next_question()
+    }
+
     pub(super) fn forget(&mut self, field: Field) {
         let draft = &mut self.session.draft;
         match field {
             Field::Name | Field::SpelledName => {
                 draft.name = None;
+                draft.name_as_heard = None;
                 self.session.name_rejections += 1;
             }
             Field::Time => {
@@ -244,7 +280,7 @@ impl Turn<'_, '_> {
         let p = self.p();
         let rescheduling = matches!(self.session.task, Task::Reschedule { target: Some(_) });
         let draft = &self.session.draft;
-        if draft.name.is_none() && !rescheduling {
+        if draft.name.is_none() && draft.name_as_heard.is_none() && !rescheduling {
             if self.session.name_rejections >= NAME_REJECTIONS_BEFORE_SPELLING {
                 self.session.stage = Stage::Asking { field: Field::SpelledName };
                 self.say.push(p.ask_spelling());

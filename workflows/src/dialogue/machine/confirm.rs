@@ -20,6 +20,9 @@ impl Turn<'_, '_> {
                 self.p().read_back_move(self.local(target.slot.starts_at), self.local(slot.starts_at))
             }
             (_, Some(name), Some(slot), Some(phone)) => self.p().read_back(name, self.local(slot.starts_at), phone),
+            (_, None, Some(slot), Some(phone)) if draft.name_as_heard.is_some() => {
+                self.p().read_back_name_as_heard(self.local(slot.starts_at), phone)
+            }
             _ => return self.next_question(),
         };
         self.session.stage = Stage::ReadBack;
@@ -93,14 +96,22 @@ impl Turn<'_, '_> {
             return self
                 .with_effect(Next::AwaitJob, Effect::Reschedule { idempotency_key: key, appointment_id: id, slot });
         }
-        let (Some(name), Some(phone)) = (draft.name, draft.phone) else {
+        let name_to_check = draft.name.is_none();
+        let (Some(name), Some(phone)) = (draft.name.or(draft.name_as_heard), draft.phone) else {
             self.session.job_attempts -= 1;
             return self.next_question();
         };
         let key = keys::book(&self.session.call_sid, attempt);
         self.session.stage = Stage::Waiting { key: key.clone() };
-        let request =
-            BookingRequest { idempotency_key: key, attempt, name, phone, slot, language: self.session.language };
+        let request = BookingRequest {
+            idempotency_key: key,
+            attempt,
+            name,
+            name_to_check,
+            phone,
+            slot,
+            language: self.session.language,
+        };
         self.with_effect(Next::AwaitJob, Effect::Book(request))
     }
 
@@ -108,9 +119,11 @@ impl Turn<'_, '_> {
         let p = self.p();
         match outcome {
             JobOutcome::Booked { reference, starts_at, .. } => {
-                let line = match self.session.draft.name.clone() {
-                    Some(name) => p.booked(&name, self.local(starts_at), &reference),
-                    None => p.booking_pending_final(),
+                let draft = &self.session.draft;
+                let line = match (&draft.name, &draft.name_as_heard) {
+                    (Some(name), _) => p.booked(Some(name), self.local(starts_at), &reference),
+                    (None, Some(_)) => p.booked(None, self.local(starts_at), &reference),
+                    (None, None) => p.booking_pending_final(),
                 };
                 self.end(line)
             }

@@ -20,8 +20,8 @@ use chrono_tz::Tz;
 
 use super::prompts::Prompts;
 use super::{
-    Calendar, Context, Effect, Event, Expect, Field, MAX_MISSES, MAX_SILENCES, MAX_TURNS, Next, Reply, Session, Stage,
-    Task,
+    Aside, Calendar, Context, Effect, Event, Expect, Field, MAX_MISSES, MAX_SILENCES, MAX_TURNS, Next, Reply, Session,
+    Stage, Task,
 };
 
 use crate::extract::{self, Answer, Intent, language};
@@ -51,7 +51,7 @@ pub fn handle(session: &mut Session, event: Event<'_>, ctx: &Context<'_>) -> Rep
         Some(calendar) => Context { busy: calendar, ..*ctx },
         None => *ctx,
     };
-    let turn = Turn { session, ctx: &inner, say: Vec::new() };
+    let turn = Turn { session, ctx: &inner, say: Vec::new(), aside: None };
     let reply = match event {
         Event::CallStarted => turn.start(),
         Event::Heard { speech, digits } => turn.heard(speech.trim(), digits.trim()),
@@ -70,6 +70,7 @@ struct Turn<'s, 'c> {
     session: &'s mut Session,
     ctx: &'s Context<'c>,
     say: Vec<String>,
+    aside: Option<Aside>,
 }
 
 impl Turn<'_, '_> {
@@ -82,11 +83,11 @@ impl Turn<'_, '_> {
     }
 
     fn reply(self, next: Next) -> Reply {
-        Reply { say: self.say, next, effect: None, language: self.session.language }
+        Reply { say: self.say, next, effect: None, language: self.session.language, aside: self.aside }
     }
 
     fn with_effect(self, next: Next, effect: Effect) -> Reply {
-        Reply { say: self.say, next, effect: Some(effect), language: self.session.language }
+        Reply { say: self.say, next, effect: Some(effect), language: self.session.language, aside: self.aside }
     }
 
     fn listen(self, expect: Expect) -> Reply {
@@ -133,6 +134,7 @@ impl Turn<'_, '_> {
         }
         self.session.silences = 0;
 
+        self.tell_unserved_language(speech);
         if let Some((language, announce)) = self.language_switch(speech, digits) {
             self.session.language = language;
             if announce {
@@ -179,6 +181,20 @@ impl Turn<'_, '_> {
         }
     }
 
+    /// A caller speaking a language the business does not serve hears once, in their language,
+    /// that the line serves the business's (and how to reach a person, when there is one); the
+    /// call carries on in the business's language.
+    fn tell_unserved_language(&mut self, speech: &str) {
+        if self.session.told_unserved_language || self.session.stage != Stage::Greeting {
+            return;
+        }
+        let spoken = language::requested(speech).or_else(|| language::detect(speech));
+        let Some(spoken) = spoken.filter(|l| !self.ctx.business.languages.contains(l)) else { return };
+        self.session.told_unserved_language = true;
+        let text = Prompts(spoken).line_serves(self.session.language, self.ctx.business.transfer_number.is_some());
+        self.aside = Some(Aside { language: spoken, text });
+    }
+
     /// An explicit request ("in English please", "en français"), 2 on the keypad at the greeting,
     /// or a first answer clearly in the other language. `true` when Bella should say so and ask
     /// again; `false` when the utterance should simply be understood in the new language.
@@ -211,6 +227,9 @@ impl Turn<'_, '_> {
 
     fn miss(mut self) -> Reply {
         self.session.misses += 1;
+        if let Stage::Asking { field: field @ (Field::Name | Field::SpelledName) } = self.session.stage {
+            return self.name_missed(field);
+        }
         // A caller answering a yes-or-no question, every detail collected, is not hung up on: the
         // keypad is offered and the question asked again (the call is still bounded by MAX_TURNS).
         let yes_or_no = matches!(self.session.stage, Stage::ReadBack | Stage::ConfirmCancel);

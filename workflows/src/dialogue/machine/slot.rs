@@ -180,12 +180,18 @@ impl Turn<'_, '_> {
             self.session.draft.day = None;
             self.session.draft.time = None;
             say.push(self.p().no_options());
-            return Reply { say, next: Next::Listen { expect: Expect::Time }, effect: None, language };
+            return Reply {
+                say,
+                next: Next::Listen { expect: Expect::Time },
+                effect: None,
+                language,
+                aside: self.aside.take(),
+            };
         }
         let times: Vec<_> = options.iter().map(|s| self.local(s.starts_at)).collect();
         say.push(self.p().offer(&times));
         self.session.stage = Stage::Offering { options };
-        Reply { say, next: Next::Listen { expect: Expect::Choice }, effect: None, language }
+        Reply { say, next: Next::Listen { expect: Expect::Choice }, effect: None, language, aside: self.aside.take() }
     }
 
     /// The caller answers an offer of alternative times.

@@ -132,6 +132,19 @@ pub fn answered_name(speech: &str) -> Option<PersonName> {
     name_run(rest)
 }
 
+/// What the caller said at the name prompt, kept as heard when it could not be understood even
+/// spelled: its name-like words (fillers and tags dropped, at most four), for a person to check.
+/// `None` when nothing in it looks like a word of a name.
+pub fn name_as_heard(speech: &str) -> Option<PersonName> {
+    let words = words(speech);
+    let kept: Vec<&String> = without_trailing_tags(&words)
+        .iter()
+        .filter(|w| is_name_word(w) && !FILLERS.contains(&w.as_str()) && !STOP_WORDS.contains(&w.as_str()))
+        .take(MAX_NAME_WORDS)
+        .collect();
+    PersonName::from_words(&kept)
+}
+
 /// Whether the word at `i` starts a name rather than filling ("Ben Martin" at the name prompt).
 fn starts_a_name(words: &[String], i: usize) -> bool {
     NAMES_THAT_ARE_WORDS.contains(&words[i].as_str())
@@ -190,9 +203,20 @@ fn strip_titles(words: &[String]) -> &[String] {
 /// The longest run of name words at the start of `words`, if it makes a plausible name.
 fn name_run(words: &[String]) -> Option<PersonName> {
     let words = strip_titles(words);
+    // "it's just Grace": fillers before the name are not part of it ("Ben Martin" keeps his Ben).
+    let fillers = words
+        .iter()
+        .enumerate()
+        .take_while(|(i, w)| FILLERS.contains(&w.as_str()) && !starts_a_name(words, *i))
+        .count();
+    let words = &words[fillers..];
+    // "it's Will Henderson": a given name that is also a word starts the run.
+    let given = !words.is_empty() && starts_a_name(words, 0);
     let run: Vec<&String> = words
         .iter()
-        .take_while(|w| is_name_word(w) && !STOP_WORDS.contains(&w.as_str()))
+        .enumerate()
+        .take_while(|(i, w)| is_name_word(w) && (!STOP_WORDS.contains(&w.as_str()) || *i == 0 && given))
+        .map(|(_, w)| w)
         .take(MAX_NAME_WORDS)
         .collect();
     if run.is_empty() || run.iter().all(|w| NOT_NAMES.contains(&w.as_str())) {
@@ -267,6 +291,14 @@ mod tests {
     }
     fn bare(s: &str) -> Option<String> {
         answered_name(s).map(|n| n.as_str().to_owned())
+    }
+
+    #[test]
+    fn kept_as_heard() {
+        let heard = |s: &str| name_as_heard(s).map(|n| n.as_str().to_owned());
+        assert_eq!(heard("uh xochitl quetzalli eh").as_deref(), Some("Xochitl Quetzalli"));
+        assert_eq!(heard("um 42").as_deref(), None);
+        assert_eq!(heard("").as_deref(), None);
     }
 
     #[test]

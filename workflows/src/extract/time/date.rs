@@ -40,9 +40,27 @@ const DAY_WORDS: [(Key, DateSpec); 3] =
     [(Key::AfterTomorrow, DateSpec::AfterTomorrow), (Key::Today, DateSpec::Today), (Key::Tomorrow, DateSpec::Tomorrow)];
 
 impl Parser {
-    /// The day the caller named, read by the first of the [`DATE_RULES`] that reads one.
+    /// The day the caller named, read by the first of the [`DATE_RULES`] that reads one; "the
+    /// week of" it makes it that day's week.
     pub(super) fn date(&mut self) -> Option<DateSpec> {
-        DATE_RULES.iter().find_map(|rule| rule(self))
+        let week_of = self.find(|t| t == Tok::Key(Key::WeekOf));
+        if let Some(i) = week_of {
+            self.mark(i..i + 1);
+        }
+        let day = DATE_RULES.iter().find_map(|rule| rule(self))?;
+        Some(match week_of {
+            Some(_) => DateSpec::WeekOf { day: Box::new(day) },
+            None => day,
+        })
+    }
+
+    /// "of next month" after a day of the month: that day, next month.
+    fn in_next_month(&mut self, at: usize, day: u32) -> Option<DateSpec> {
+        if !self.is_key(at, Key::NextMonth) {
+            return None;
+        }
+        self.mark(at..at + 1);
+        Some(DateSpec::DayOfNextMonth { day })
     }
 
     /// "the day after tomorrow"
@@ -186,6 +204,17 @@ impl Parser {
             return Some(DateSpec::DayOfMonth { day: d, weekday: Some(day) });
         }
         self.mark(start..end);
+        // "the 15th, is that a Tuesday?": a day of the month said elsewhere is the date, the
+        // weekday a check on it.
+        if which == WeekdayWhich::Coming
+            && let Some((j, d)) = self.find_map(|t| match t {
+                Tok::Ordinal(d) => Some(d),
+                _ => None,
+            })
+        {
+            self.mark(j..j + 1);
+            return Some(DateSpec::DayOfMonth { day: d, weekday: Some(day) });
+        }
         Some(DateSpec::Weekday { day, which })
     }
 
@@ -203,7 +232,7 @@ impl Parser {
                 _ => None,
             })?;
         self.mark(i..i + 2);
-        Some(DateSpec::DayOfMonth { day, weekday: None })
+        Some(self.in_next_month(i + 2, day).unwrap_or(DateSpec::DayOfMonth { day, weekday: None }))
     }
 
     /// "the 12th", or an ordinal said on its own.
@@ -217,7 +246,7 @@ impl Parser {
             return None;
         }
         self.mark(start..i + 1);
-        Some(DateSpec::DayOfMonth { day, weekday: None })
+        Some(self.in_next_month(i + 1, day).unwrap_or(DateSpec::DayOfMonth { day, weekday: None }))
     }
 }
 

@@ -46,6 +46,10 @@ pub(super) enum Key {
     WeekLater,
     /// "en quinze" after a day: two weeks after it.
     TwoWeeksLater,
+    /// "the week of", "la semaine du": the week around the day that follows.
+    WeekOf,
+    /// "of next month", "du mois prochain", after a day of the month.
+    NextMonth,
     In,
     A,
     The,
@@ -111,6 +115,10 @@ fn keyword(word: &str) -> Option<Key> {
         "evening" | "evenings" => Evening,
         "lunch" => Lunch,
         "first" => First,
+        "weeklater" => WeekLater,
+        "weekof" => WeekOf,
+        "nextmonth" => NextMonth,
+        "twoweekslater" => TwoWeeksLater,
         // French.
         "aujourd'hui" | "aujourdhui" => Today,
         "demain" => Tomorrow,
@@ -273,6 +281,7 @@ type WordRule = fn(&mut Lexer, usize) -> Option<usize>;
 /// joins ("eleven oh five"); "one" last among the numbers, since it can stand for "a".
 const WORD_RULES: &[WordRule] = &[
     Lexer::holiday,
+    Lexer::address,
     Lexer::minutes_past,
     Lexer::half_hour,
     Lexer::compact_clock,
@@ -449,7 +458,10 @@ impl Lexer {
     /// "first thing in the morning", "just a second".
     fn first_or_second(&mut self, i: usize) -> Option<usize> {
         let word = self.word(i).filter(|w| *w == "first" || *w == "second")?;
-        let after_the = matches!(self.toks.last(), Some(Tok::Key(Key::The) | Tok::Month(_)));
+        // "first of March" (without "the") is a date too.
+        let of_a_month =
+            self.word(i + 1) == Some("of") && self.word(i + 2).is_some_and(|w| month(&fold_accents(w)).is_some());
+        let after_the = of_a_month || matches!(self.toks.last(), Some(Tok::Key(Key::The) | Tok::Month(_)));
         let tok = match (after_the, word) {
             (true, "first") => Tok::Ordinal(1),
             (true, _) => Tok::Ordinal(2),

@@ -56,6 +56,15 @@ pub enum DateSpec {
     },
     /// "next week" with no day named.
     NextWeek,
+    /// The week (Monday to Sunday) that holds a day: "the week after next", "the week of the
+    /// 14th", "la semaine du 14 décembre".
+    WeekOf {
+        day: Box<DateSpec>,
+    },
+    /// "the 20th of next month", "le 20 du mois prochain".
+    DayOfNextMonth {
+        day: u32,
+    },
     MonthDay {
         month: u32,
         day: u32,

@@ -7,6 +7,22 @@ use crate::text::{fold_accents, split_hyphens, words};
 /// their own ("après" + "midi"), and holidays by name. Matched on accent-folded words.
 const PHRASES: &[(&str, &str)] = &[
     // French.
+    ("du mois prochain", "nextmonth"),
+    ("la semaine du", "weekof le"),
+    ("a la premiere heure", "morning"),
+    ("premiere heure", "morning"),
+    ("sur l heure du diner", "a midi"),
+    ("l heure du diner", "midi"),
+    ("heure du diner", "midi"),
+    ("apres l ouvrage", "evening"),
+    ("la veille de noel", "le 24 decembre"),
+    ("veille de noel", "24 decembre"),
+    ("la veille du jour de l an", "le 31 decembre"),
+    ("veille du jour de l an", "31 decembre"),
+    ("le lendemain du jour de l an", "le 2 janvier"),
+    ("lendemain du jour de l an", "2 janvier"),
+    ("journee louis riel", "holiday:family_day"),
+    ("la journee louis riel", "holiday:family_day"),
     ("a la fin de l apres midi", "lateafternoon"),
     ("fin de l apres midi", "lateafternoon"),
     ("en milieu de journee", "midi"),
@@ -58,6 +74,18 @@ const PHRASES: &[(&str, &str)] = &[
     ("lendemain de noel", "holiday:boxing_day"),
     ("noel", "holiday:christmas"),
     // English.
+    ("of next month", "nextmonth"),
+    ("of the next month", "nextmonth"),
+    ("the week after next", "in 14 days weekof"),
+    ("the week of", "weekof"),
+    ("christmas eve", "december 24"),
+    ("the day after christmas", "december 26"),
+    ("day after christmas", "december 26"),
+    ("new year's eve", "december 31"),
+    ("new years eve", "december 31"),
+    ("louis riel day", "holiday:family_day"),
+    ("two weeks today", "in 14 days"),
+    ("a week today", "in 7 days"),
     ("new year's day", "holiday:new_year"),
     ("new years day", "holiday:new_year"),
     ("new year's", "holiday:new_year"),
@@ -93,6 +121,7 @@ const PHRASES: &[(&str, &str)] = &[
     ("over lunch", "at noon"),
     ("at lunchtime", "at noon"),
     ("after work", "evening"),
+    ("night", "evening"),
     // What the recogniser writes for a number said after "at": "Monday at for thirty" is 4:30,
     // "at to PM" is 2 PM, "at ate" is 8. (The phone extractor knows these words too.)
     ("at for", "at four"),
@@ -138,8 +167,33 @@ pub(super) fn rewrite(input: &str) -> Vec<String> {
             i += 4;
             continue;
         }
+        // "a week from Friday", "two weeks from Monday": the Quebec "vendredi en huit", "lundi
+        // en quinze" (that many weeks after the coming one).
+        let weeks = match (folded[i].as_str(), later(1)) {
+            ("a" | "one", Some("week")) => Some("weeklater"),
+            ("two", Some("weeks")) => Some("twoweekslater"),
+            _ => None,
+        };
+        if let Some(weeks) = weeks
+            && later(2) == Some("from")
+            && later(3).is_some_and(is_weekday)
+        {
+            out.extend([words[i + 3].clone(), weeks.to_owned()]);
+            i += 4;
+            continue;
+        }
+        // "Monday's good": the weekday.
+        if let Some(day) = folded[i].strip_suffix("'s").filter(|d| is_weekday(d)) {
+            out.push(day.to_owned());
+            i += 1;
+            continue;
+        }
         out.push(words[i].clone());
         i += 1;
     }
     out
+}
+
+fn is_weekday(word: &str) -> bool {
+    matches!(word, "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday")
 }

@@ -245,6 +245,9 @@ fn english_idioms() {
     assert_eq!(p("end of day tomorrow").time, Some(TimeSpec::Part { part: DayPart::LateAfternoon }));
     assert_eq!(p("first thing Monday").time, Some(TimeSpec::Part { part: DayPart::Morning }));
     assert_eq!(p("in a couple of days").date, Some(DateSpec::InDays { days: 2 }));
+    // Hours from now are left out (Bella asks) rather than read as a clock time.
+    assert_eq!(parse("in a couple of hours", Language::En, true), None);
+    assert_eq!(parse("dans deux heures", Language::Fr, true), None);
 }
 
 /// Quebec French: "lundi en huit" is a week after the coming Monday, "mardi en quinze" two weeks

@@ -51,6 +51,39 @@ const QUANTITY_UNITS: &[&str] = &[
     "group",
     "groupe",
     "fois",
+    "baby",
+    "babies",
+    "bebe",
+    "bebes",
+];
+
+/// Verbs after which an hour is a duration ("it takes an hour", "ça dure une heure et demie").
+const DURATION_VERBS: &[&str] = &["takes", "take", "took", "lasts", "last", "dure", "durer", "prend", "prendre"];
+
+/// Words after a number that make it a street address ("240 King Street", "1250 rue …").
+const STREET_WORDS: &[&str] = &[
+    "street",
+    "st",
+    "avenue",
+    "ave",
+    "road",
+    "rd",
+    "boulevard",
+    "blvd",
+    "drive",
+    "dr",
+    "crescent",
+    "cres",
+    "lane",
+    "court",
+    "way",
+    "place",
+    "rue",
+    "chemin",
+    "boul",
+    "rang",
+    "route",
+    "montee",
 ];
 
 /// Words before a number that make it a label ("room 12", "extension 204", "le poste 204").
@@ -79,9 +112,45 @@ const GROUPS: &[&str] = &["family", "group", "party", "famille", "groupe"];
 
 /// People whose number, right after them, is an age ("my daughter is 7", "mon fils a 5 ans").
 const PEOPLE: &[&str] = &[
-    "daughter", "son", "kid", "child", "baby", "wife", "husband", "mother", "father", "mom", "dad", "he", "she",
-    "he's", "she's", "fille", "fils", "enfant", "bebe", "femme", "mari", "mere", "pere",
+    "daughter",
+    "son",
+    "kid",
+    "child",
+    "baby",
+    "wife",
+    "husband",
+    "mother",
+    "father",
+    "mom",
+    "dad",
+    "he",
+    "she",
+    "he's",
+    "she's",
+    "fille",
+    "fils",
+    "enfant",
+    "bebe",
+    "femme",
+    "mari",
+    "mere",
+    "pere",
+    "kids",
+    "children",
+    "sons",
+    "daughters",
+    "boys",
+    "girls",
+    "enfants",
+    "filles",
 ];
+
+/// "there's 3 of us", "on est 4", "nous sommes 5", "we're 3": the size of a party.
+fn a_party(before: &[&str], after: &[&str]) -> bool {
+    matches!(after, ["of", "us" | "them", ..])
+        || matches!(before, [.., "on" | "nous", "est" | "sommes" | "serait" | "serons"])
+        || matches!(before, [.., "we're" | "were"] | [.., "we", "are" | "will"])
+}
 
 impl Lexer {
     /// A number that counts something other than a time of day ("in one hour", "dans deux mois",
@@ -94,7 +163,12 @@ impl Lexer {
             _ => number_at(&self.words, i)?.1,
         };
         let unit = self.folded.get(i + used)?;
+        // "ça dure une heure", "dans deux heures", "d'ici une heure": hours counted, not a clock.
+        let before = i.checked_sub(1).map_or("", |j| self.folded[j].as_str());
+        let a_duration = (DURATION_VERBS.contains(&before) || matches!(before, "dans" | "ici"))
+            && matches!(unit.as_str(), "heure" | "heures");
         let counted = QUANTITY_UNITS.contains(&unit.as_str())
+            || a_duration
             || self.language == Language::En && matches!(unit.as_str(), "hour" | "hours");
         // "twenty minutes past three" is a clock: the clock rules read it.
         let of_a_clock = matches!(
@@ -132,14 +206,41 @@ impl Lexer {
         let labelled = before(1).is_some_and(|w| LABELS.contains(&w))
             || matches!(before(1), Some("of" | "de")) && before(2).is_some_and(|w| GROUPS.contains(&w));
         let an_age = before(1).is_some_and(|w| PEOPLE.contains(&w))
-            || matches!(before(1), Some("is" | "a" | "est")) && before(2).is_some_and(|w| PEOPLE.contains(&w));
-        if !labelled && !an_age {
+            || matches!(before(1), Some("is" | "a" | "est" | "are" | "ont" | "sont"))
+                && before(2).is_some_and(|w| PEOPLE.contains(&w));
+        let folded: Vec<&str> = self.folded.iter().map(String::as_str).collect();
+        let party = a_party(&folded[..i], &folded[i + used..]);
+        if !labelled && !an_age && !party {
             return None;
         }
-        for _ in 0..used {
+        // "my kids are 4 and 7": the ages that follow go with the first.
+        let mut read = used;
+        while matches!(folded.get(i + read), Some(&("and" | "et")))
+            && let Some((_, more)) = number_at(&self.words, i + read + 1)
+        {
+            read += 1 + more;
+        }
+        for _ in 0..read {
             self.toks.push(Tok::Other);
         }
-        Some(used)
+        Some(read)
+    }
+
+    /// A street address ("I live at 240 King Street", "le 1250 rue Sainte-Catherine"): read
+    /// before the clock rules, which would take "240" for 2:40.
+    pub(super) fn address(&mut self, i: usize) -> Option<usize> {
+        let (_, used) = number_at(&self.words, i)?;
+        let folded: Vec<&str> = self.folded.iter().map(String::as_str).collect();
+        // "at 10 on King Street" is still a time: a street after a time's preposition is where.
+        let after_preposition = i > 0 && matches!(folded[i - 1], "at" | "around" | "by" | "a" | "vers" | "avant");
+        let street_follows =
+            !after_preposition && (0..3).any(|k| folded.get(i + used + k).is_some_and(|w| STREET_WORDS.contains(w)));
+        let lives_at =
+            matches!(folded[..i], [.., "live" | "lives" | "located" | "habite" | "reste", "at" | "a" | "au"]);
+        if !street_follows && !lives_at {
+            return None;
+        }
+        Some(self.push(Tok::Other, used))
     }
 
     /// "the 3rd floor", "la 2e fois": an ordinal that ranks something other than a day.

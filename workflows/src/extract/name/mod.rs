@@ -26,10 +26,15 @@ pub struct PersonName(String);
 impl PersonName {
     /// Builds a name from words already known to be one, fixing their capitalisation.
     pub fn from_words<S: AsRef<str>>(words: &[S]) -> Option<Self> {
+        // "Nguyen Van An": after a Vietnamese family name, "Van" is a middle name, not the Dutch
+        // particle of "Vincent van Gogh".
+        let vietnamese = words
+            .first()
+            .is_some_and(|w| VIETNAMESE_FAMILY_NAMES.contains(&fold_accents(&w.as_ref().to_lowercase()).as_str()));
         let parts: Vec<String> = words
             .iter()
             .enumerate()
-            .map(|(i, w)| capitalise(&w.as_ref().to_lowercase(), i == 0))
+            .map(|(i, w)| capitalise(&w.as_ref().to_lowercase(), i == 0 || vietnamese))
             .filter(|w| !w.is_empty())
             .collect();
         if parts.is_empty() {
@@ -245,6 +250,12 @@ fn is_name_word(word: &str) -> bool {
 }
 
 const LOWER_PARTICLES: &[&str] = &["de", "du", "des", "van", "von", "da", "di", "del", "der"];
+
+/// The commonest Vietnamese family names, said first.
+const VIETNAMESE_FAMILY_NAMES: &[&str] = &[
+    "nguyen", "tran", "le", "pham", "hoang", "huynh", "phan", "vu", "vo", "dang", "bui", "do", "ho", "ngo", "duong",
+    "ly", "truong", "dinh", "lam", "mai",
+];
 
 /// `o'connor` → `O'Connor`, `macdonald` → `MacDonald`, `jean-françois` → `Jean-François`.
 fn capitalise(word: &str, first: bool) -> String {

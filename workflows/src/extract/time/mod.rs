@@ -129,7 +129,8 @@ pub enum DayPart {
 /// understood too, as callers mix them). `expecting_time` says that Bella has just asked for
 /// the time, so that a bare number ("two") counts as an hour.
 pub fn parse(speech: &str, language: Language, expecting_time: bool) -> Option<TimeRequest> {
-    let speech = without_dictated_numbers(speech);
+    let speech = written_dates(speech);
+    let speech = without_dictated_numbers(&speech);
     let mut parser = Parser::new(lex(&speech, language));
     let date = parser.date();
     let mut time = parser.time(expecting_time || date.is_some() || parser.has_day_part());
@@ -152,6 +153,42 @@ pub fn parse(speech: &str, language: Language, expecting_time: bool) -> Option<T
         return None;
     }
     Some(TimeRequest { date, time })
+}
+
+/// Numeric dates as a recogniser may write them ("2/15", "17/02"), spelled out as a month and a
+/// day when only one reading is a date (February 15 either way); "3/4", which could be March 4 or
+/// April 3, is dropped rather than guessed. Never a time.
+fn written_dates(speech: &str) -> Cow<'_, str> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    if !speech.contains('/') {
+        return Cow::Borrowed(speech);
+    }
+    let read = |word: &str| -> Option<String> {
+        let bare = word.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '/');
+        let (a, b) = bare.split_once('/')?;
+        let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
+        let (month, day) = match (a, b) {
+            (1..=12, 13..=31) => (a, b),
+            (13..=31, 1..=12) => (b, a),
+            _ => return Some(String::new()),
+        };
+        Some(format!("{} {day}", MONTHS[month as usize - 1]))
+    };
+    let words: Vec<String> = speech.split_whitespace().map(|w| read(w).unwrap_or_else(|| w.to_owned())).collect();
+    Cow::Owned(words.join(" "))
 }
 
 /// Words after which a number is a time of day, not the start of a dictated number.

@@ -248,6 +248,10 @@ fn english_idioms() {
     // Hours from now are left out (Bella asks) rather than read as a clock time.
     assert_eq!(parse("in a couple of hours", Language::En, true), None);
     assert_eq!(parse("dans deux heures", Language::Fr, true), None);
+    // Written dates: the one reading that is a date, or nothing; never a time.
+    assert_eq!(p("2/15").date, Some(DateSpec::MonthDay { month: 2, day: 15 }));
+    assert_eq!(fr("le 17/02").date, Some(DateSpec::MonthDay { month: 2, day: 17 }));
+    assert_eq!(parse("3/4", Language::En, true), None);
 }
 
 /// Quebec French: "lundi en huit" is a week after the coming Monday, "mardi en quinze" two weeks

@@ -152,5 +152,10 @@ fn router(state: AppState) -> Router {
                 .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT)),
         )
         .layer(TraceLayer::new_for_http())
+        // After the trace layer: the feed's token is in its query string.
+        .merge(
+            routes::calendar::router()
+                .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, ADMIN_TIMEOUT)),
+        )
         .with_state(state)
 }

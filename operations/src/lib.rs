@@ -21,6 +21,7 @@
 
 pub mod audit;
 pub mod businesses;
+pub mod calendar_feed;
 pub mod calls;
 pub mod dead_letters;
 pub mod queues;

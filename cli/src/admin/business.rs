@@ -1,4 +1,5 @@
-//! `bella admin business list|show|create|edit`: the business profile.
+//! `bella admin business list|show|create|edit|calendar-feed`: the business profile, and the
+//! calendar feed its people subscribe to.
 
 // Printing to standard output is what a command-line tool is for.
 #![allow(clippy::print_stdout)]
@@ -37,6 +38,17 @@ pub enum Command {
         #[arg(long, default_value = "profile edited")]
         reason: String,
     },
+    /// Make a calendar feed URL for a business (any calendar app can subscribe to it): a new URL
+    /// replaces the previous one; --revoke stops the feed.
+    CalendarFeed {
+        business: String,
+        /// Stop the feed instead: subscribed calendars get 404 from now on.
+        #[arg(long)]
+        revoke: bool,
+        /// Why, for the audit log.
+        #[arg(long, default_value = "calendar feed")]
+        reason: String,
+    },
 }
 
 /// Runs `bella admin business …` as the command line's operator.
@@ -73,6 +85,25 @@ pub async fn run(pool: &PgPool, command: Command) -> anyhow::Result<()> {
                 );
             }
             print!("{}", describe(&find(pool, &id).await?));
+        }
+        Command::CalendarFeed { business, revoke, reason } => {
+            let id = find(pool, &business).await?.profile.id;
+            let actor = Actor::cli();
+            if revoke {
+                let audit = operations::calendar_feed::revoke(pool, &actor, id, &reason).await?;
+                println!("calendar feed of business {id} revoked (audit #{audit})");
+            } else {
+                let issued = operations::calendar_feed::issue(pool, &actor, id, &reason).await?;
+                let base = std::env::var("PUBLIC_URL").unwrap_or_default();
+                println!(
+                    "calendar feed of business {id} (audit #{}; any previous URL stops working):",
+                    issued.audit_id
+                );
+                println!("{}{}", base.trim_end_matches('/'), issued.path);
+                if base.is_empty() {
+                    println!("(put the public URL of Bella's api in front: PUBLIC_URL is not set)");
+                }
+            }
         }
     }
     Ok(())

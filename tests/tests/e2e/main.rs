@@ -6,6 +6,7 @@
 
 mod admin;
 mod browser;
+mod calendar_feed;
 mod callers;
 mod calls;
 mod console;

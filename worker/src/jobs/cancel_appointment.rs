@@ -41,7 +41,8 @@ async fn cancel(
     let row: Option<(String, String, String, chrono::DateTime<chrono::Utc>, bool)> = sqlx::query_as(
         "update appointments a
             set status = 'cancelled',
-                updated_at = case when a.status = 'booked' then now() else a.updated_at end
+                updated_at = case when a.status = 'booked' then now() else a.updated_at end,
+                sequence = a.sequence + case when a.status = 'booked' then 1 else 0 end
            from (select appointment_id, status = 'booked' as was_booked from appointments
                   where appointment_id = $1 and business_id = $2 for update) before
           where a.appointment_id = before.appointment_id

@@ -67,7 +67,8 @@ async fn move_slot(
     for candidate in resources {
         let mut savepoint = tx.begin().await?;
         let moved = sqlx::query(
-            "update appointments set resource_id = $2, starts_at = $3, ends_at = $4, updated_at = now()
+            "update appointments set resource_id = $2, starts_at = $3, ends_at = $4, updated_at = now(),
+                    sequence = sequence + case when (starts_at, ends_at) = ($3, $4) then 0 else 1 end
               where appointment_id = $1",
         )
         .bind(job.appointment_id)

@@ -19,6 +19,18 @@ fn coming(weekday: Weekday) -> NaiveDate {
     (1..=7).map(|n| today + Duration::days(n)).find(|d| d.weekday() == weekday).expect("within a week")
 }
 
+/// The start of every booked appointment, as the admin API writes it, earliest first.
+async fn booked_starts(app: &e2e::TestApp) -> Vec<String> {
+    let mut starts: Vec<String> = app
+        .appointments_where("status=booked")
+        .await
+        .iter()
+        .map(|r| r["starts_at"].as_str().unwrap().to_owned())
+        .collect();
+    starts.sort();
+    starts
+}
+
 /// Books through a whole call to the default business, answering the name prompt with `name`.
 async fn book_answering_the_name(name: &str) -> serde_json::Value {
     let app = spawn_app().await;
@@ -226,13 +238,7 @@ async fn a_time_being_confirmed_is_held_for_its_caller() {
     assert!(heard.text().contains("Shall I book it?"), "{}", heard.text());
     let heard = second.say("yes").await.unwrap();
     assert!(heard.text().contains("You're all set, Bob"), "{}", heard.text());
-    let mut starts: Vec<String> = app
-        .appointments_where("status=booked")
-        .await
-        .iter()
-        .map(|r| r["starts_at"].as_str().unwrap().to_owned())
-        .collect();
-    starts.sort();
+    let starts = booked_starts(&app).await;
     assert_eq!(starts, [local_rfc3339(day, 13, 30), local_rfc3339(day, 14, 0)]);
 }
 
@@ -263,13 +269,7 @@ async fn callers_asking_for_the_same_time_are_bounced_at_most_once() {
         assert!(!all.contains("was just taken"), "{all}");
         assert!(all.matches("is already booked").count() <= 1, "{all}");
     }
-    let mut starts: Vec<String> = app
-        .appointments_where("status=booked")
-        .await
-        .iter()
-        .map(|r| r["starts_at"].as_str().unwrap().to_owned())
-        .collect();
-    starts.sort();
+    let mut starts = booked_starts(&app).await;
     starts.dedup();
     assert_eq!(starts.len(), 6, "{starts:?}");
 }
